@@ -1,0 +1,241 @@
+"""Django settings of OLVF screen, read only from the environment.
+
+Every variable is parsed by a helper in ``olvf_web.env`` that rejects malformed
+values. docs/operations.md lists each variable with its default.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from olvf_web.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_optional_int,
+    env_path,
+    env_secret,
+    env_str,
+    read_or_create_secret_key,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+DEBUG = env_bool("DEBUG", False)
+
+_EMBEDDED_DEFAULT = env_str("DATABASE_URL", "") == ""
+
+SECRET_KEY = env_secret("SECRET_KEY")
+if not SECRET_KEY and _EMBEDDED_DEFAULT:
+    # The embedded single-machine default (SQLite) keeps a generated key in var/secret_key.
+    SECRET_KEY = read_or_create_secret_key(VAR_DIR / "secret_key")
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is missing: set SECRET_KEY or SECRET_KEY_FILE whenever DATABASE_URL is set."
+    )
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "screening.apps.ScreeningConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "olvf_web.urls"
+WSGI_APPLICATION = "olvf_web.wsgi.application"
+ASGI_APPLICATION = "olvf_web.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database: SQLite for the embedded default, PostgreSQL in production.
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+try:
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0, minimum=0))
+    }
+except ValueError as error:
+    raise ImproperlyConfigured(f"DATABASE_URL is invalid: {error}") from None
+_DATABASE_PASSWORD = env_secret("DATABASE_PASSWORD")
+if _DATABASE_PASSWORD:
+    DATABASES["default"]["PASSWORD"] = _DATABASE_PASSWORD
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The in-process dispatcher writes from a second thread; wait for the lock instead of failing at once.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+
+# Languages: Japanese by default, English on request (LocaleMiddleware honours the browser and the switch).
+LANGUAGE_CODE = "ja"
+LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = env_str("TIME_ZONE", "Asia/Tokyo")
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = env_path("STATIC_ROOT", BASE_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+MEDIA_ROOT = env_path("MEDIA_ROOT", VAR_DIR / "media")
+# Media is never served under a public URL: originals, crops and overlays go through permission-checked views.
+MEDIA_URL = "/media-not-served/"
+
+OLVF_MAX_UPLOAD_BYTES = env_int("OLVF_MAX_UPLOAD_BYTES", 512 * 1024 * 1024, minimum=1)
+OLVF_MAX_PIXELS = env_int("OLVF_MAX_PIXELS", 80_000_000, minimum=1)
+# Uploads above this size go to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_PERMISSIONS = 0o640
+
+_DEVICE = env_str("OLVF_INFERENCE_DEVICE", "cpu").strip()
+if not re.fullmatch(r"auto|cpu|cuda|cuda:\d+|mps", _DEVICE):
+    raise ImproperlyConfigured(
+        f"OLVF_INFERENCE_DEVICE={_DEVICE!r} is invalid: use auto, cpu, cuda, cuda:N or mps."
+    )
+
+# The one dict that configures inference in the web application and its workers.
+OLVF_INFERENCE = {
+    "bundle_dir": env_path("MODEL_BUNDLE_DIR", BASE_DIR / "bundles" / "demo"),
+    "device": _DEVICE,
+    "cpu_threads": env_optional_int("OLVF_CPU_THREADS", minimum=1),
+    "max_file_bytes": OLVF_MAX_UPLOAD_BYTES,
+    "max_pixels_per_frame": OLVF_MAX_PIXELS,
+}
+
+# A study RUNNING longer than this is re-queued (or failed after OLVF_STUCK_MAX_ATTEMPTS) by the sweep.
+OLVF_STUCK_AFTER_SECONDS = env_int("OLVF_STUCK_AFTER_SECONDS", 30 * 60, minimum=60)
+OLVF_STUCK_MAX_ATTEMPTS = env_int("OLVF_STUCK_MAX_ATTEMPTS", 2, minimum=1)
+
+# Celery. An empty CELERY_BROKER_URL means no broker: tasks run on a background thread of the web process.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {"screening.tasks.run_screening_task": {"queue": "inference"}}
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("OLVF_TASK_SOFT_TIME_LIMIT", 600, minimum=10)
+CELERY_TASK_TIME_LIMIT = env_int("OLVF_TASK_TIME_LIMIT", 660, minimum=11)
+if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured("OLVF_TASK_TIME_LIMIT must be greater than OLVF_TASK_SOFT_TIME_LIMIT.")
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck-studies": {
+        "task": "screening.tasks.sweep_stuck_studies",
+        "schedule": timedelta(seconds=env_int("OLVF_SWEEP_INTERVAL_SECONDS", 300, minimum=10)),
+    },
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 25,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "screening.api.exceptions.exception_handler",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "OLVF screen API",
+    "DESCRIPTION": (
+        "Upload lateral lumbar radiographs and read screening results. "
+        "A screening aid for clinicians, never a diagnosis."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LOG_FORMAT = env_choice("LOG_FORMAT", "text" if DEBUG else "json", ("text", "json"))
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {"()": "olvf_web.logging.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

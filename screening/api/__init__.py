@@ -1,0 +1,1 @@
+"""REST API of the screening app (Django REST framework)."""
