@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from screening.models.audit import AuditChainHead, AuditEvent, AuditEventQuerySet, AuditLogIsAppendOnly
 from screening.models.bundles import ModelBundle
+from screening.models.review import MRIOutcome, VertebraReview
 from screening.models.studies import AnalysisRun, Radiograph, Study, VertebraFinding
 
 __all__ = [
@@ -13,7 +14,9 @@ __all__ = [
     "AuditEventQuerySet",
     "AuditLogIsAppendOnly",
     "ModelBundle",
+    "MRIOutcome",
     "Radiograph",
     "Study",
     "VertebraFinding",
+    "VertebraReview",
 ]
