@@ -1,0 +1,1 @@
+"""Evaluation of a model bundle on a labelled set: metrics, reports and Grad-CAM analysis."""

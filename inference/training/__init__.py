@@ -1,0 +1,1 @@
+"""Training of the detector and the classifiers, and calibration of the MRI threshold."""
