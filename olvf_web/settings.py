@@ -104,8 +104,9 @@ _DATABASE_PASSWORD = env_secret("DATABASE_PASSWORD")
 if _DATABASE_PASSWORD:
     DATABASES["default"]["PASSWORD"] = _DATABASE_PASSWORD
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The in-process dispatcher writes from a second thread; wait for the lock instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The in-process dispatcher writes from a second thread. IMMEDIATE transactions take the write lock
+    # at BEGIN, so a read-then-write transaction waits for the lock instead of failing with "locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
