@@ -1,0 +1,115 @@
+"""Template tags and filters for the pages: roles, translated labels and stored en/ja messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from screening import roles
+
+register = template.Library()
+
+CLASS_LABELS = {
+    "normal": _("Normal"),
+    "old": _("Old fracture"),
+    "fresh": _("Fresh fracture"),
+}
+
+REGION_LABELS = {
+    "anterior_wall": _("Anterior wall"),
+    "posterior_wall": _("Posterior wall"),
+    "superior_endplate": _("Superior endplate"),
+    "inferior_endplate": _("Inferior endplate"),
+    "centre": _("Centre"),
+    "outside": _("Outside the body"),
+}
+
+MODEL_LABELS = {
+    "ensemble": _("Ensemble"),
+    "resnet50": "ResNet-50",
+    "densenet161": "DenseNet-161",
+    "resnext50_32x4d": "ResNeXt-50 (32x4d)",
+}
+
+SPACING_SOURCE_LABELS = {
+    "pixel_spacing": _("Pixel Spacing (patient plane)"),
+    "imager_pixel_spacing": _("Imager Pixel Spacing (detector plane, not corrected for magnification)"),
+    "imager_pixel_spacing_corrected": _("Imager Pixel Spacing corrected for magnification"),
+    "unknown": _("Unknown"),
+}
+
+
+@register.simple_tag
+def user_roles(user: Any) -> dict[str, bool]:
+    """Return which roles ``user`` holds, for showing only the links that user may follow."""
+    return {
+        "clinician": roles.is_clinician(user),
+        "manager": roles.is_manager(user),
+        "admin": roles.is_admin(user),
+    }
+
+
+@register.filter
+def localized_message(message: Any) -> str:
+    """Return the text of a stored message (``message_en``/``message_ja``) in the active language."""
+    if not isinstance(message, dict):
+        return str(message)
+    japanese = (get_language() or "ja").startswith("ja")
+    text = message.get("message_ja") if japanese else message.get("message_en")
+    return str(text or message.get("message_en") or message.get("code") or "")
+
+
+@register.filter
+def class_label(name: str) -> str:
+    """Return the translated name of a class ("normal", "old", "fresh")."""
+    return str(CLASS_LABELS.get(name, name))
+
+
+@register.filter
+def region_label(name: str) -> str:
+    """Return the translated name of a Grad-CAM region of the vertebral body."""
+    return str(REGION_LABELS.get(name, name))
+
+
+@register.filter
+def model_label(name: str) -> str:
+    """Return the display name of a classifier architecture or of the ensemble."""
+    return str(MODEL_LABELS.get(name, name))
+
+
+@register.filter
+def spacing_source_label(name: str) -> str:
+    """Return the translated description of where a pixel spacing came from."""
+    return str(SPACING_SOURCE_LABELS.get(name, name))
+
+
+@register.filter
+def percent(value: Any, digits: int = 1) -> str:
+    """Format a probability or share in 0..1 as a percentage; an empty value gives a dash."""
+    if value is None or value == "":
+        return "–"
+    try:
+        return f"{float(value) * 100:.{int(digits)}f} %"
+    except (TypeError, ValueError):
+        return "–"
+
+
+@register.filter
+def percent_width(value: Any) -> str:
+    """Return a probability in 0..1 as a CSS width clamped to 0..100 %."""
+    try:
+        share = min(max(float(value), 0.0), 1.0)
+    except (TypeError, ValueError):
+        share = 0.0
+    return f"{share * 100:.1f}%"
+
+
+@register.filter
+def get_item(mapping: Any, key: str) -> Any:
+    """Return ``mapping[key]``, or None when the mapping or the key is missing."""
+    if isinstance(mapping, dict):
+        return mapping.get(key)
+    return None
