@@ -170,13 +170,19 @@ def verify_chain(
         if event.sequence > expected_sequence:
             missing = _sequence_range(expected_sequence, event.sequence - 1)
             problems.append(
-                ChainProblem(event.sequence, "deleted", f"Events {missing} before event {event.sequence} are missing.")
+                ChainProblem(
+                    event.sequence, "deleted", f"Events {missing} before event {event.sequence} are missing."
+                )
             )
 
         own_hash_ok = compute_hash(event, event.sequence, event.previous_hash) == event.hash
         if not own_hash_ok:
             problems.append(_diagnose_hash_mismatch(event, compute_hash))
-        elif event.previous_hash != expected_link and not previous_broken and event.sequence == expected_sequence:
+        elif (
+            event.previous_hash != expected_link
+            and not previous_broken
+            and event.sequence == expected_sequence
+        ):
             problems.append(_diagnose_broken_link(event, expected_sequence, find_sequence_by_hash))
 
         previous = event
@@ -246,7 +252,11 @@ def _check_head(last: ChainedEvent | None, head: tuple[int, str] | None) -> list
             )
         ]
     if last is not None and head_hash != last.hash:
-        return [ChainProblem(last_sequence, "changed", f"Event {last_sequence} differs from the hash in the chain head.")]
+        return [
+            ChainProblem(
+                last_sequence, "changed", f"Event {last_sequence} differs from the hash in the chain head."
+            )
+        ]
     return []
 
 

@@ -249,7 +249,10 @@ def _zero_counts(keys: Sequence[str], values: Iterable[str]) -> dict[str, int]:
 def summarise(facts: Sequence[StudyFacts], tz: dt.tzinfo) -> StatisticsSection:
     """Compute every figure of a section from the facts of its studies."""
     by_period = {
-        period: {day.isoformat(): n for day, n in count_by_period((f.uploaded_at for f in facts), period, tz).items()}
+        period: {
+            day.isoformat(): n
+            for day, n in count_by_period((f.uploaded_at for f in facts), period, tz).items()
+        }
         for period in PERIODS
     }
     by_status = _zero_counts(STUDY_STATUSES, (f.status for f in facts))
@@ -402,7 +405,9 @@ def collect_study_facts(
         s.current_run_id for s in study_list if s.current_run is not None and s.current_run.status == "done"
     ]
     findings = list(
-        VertebraFinding.objects.filter(run_id__in=done_run_ids).values_list("id", "run_id", "level", "predicted_class")
+        VertebraFinding.objects.filter(run_id__in=done_run_ids).values_list(
+            "id", "run_id", "level", "predicted_class"
+        )
     )
     reviewed: dict[int, str | None] = {}
     reviews = (

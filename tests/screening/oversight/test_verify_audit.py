@@ -123,7 +123,9 @@ def test_verify_names_rehashed_replacement(five_events):
         previous_hash=event.previous_hash,
     )
     new_hash = hashlib.sha256(payload).hexdigest()
-    execute(f"UPDATE {TABLE} SET details = %s, hash = %s WHERE sequence = 3", [json.dumps({"n": 99}), new_hash])
+    execute(
+        f"UPDATE {TABLE} SET details = %s, hash = %s WHERE sequence = 3", [json.dumps({"n": 99}), new_hash]
+    )
 
     err = run_verify_expecting_failure()
 
