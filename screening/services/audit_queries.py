@@ -9,13 +9,13 @@ import io
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from screening.models import AuditChainHead, AuditEvent
+from screening.models import AnalysisRun, AuditChainHead, AuditEvent, MRIOutcome, Study, VertebraReview
 from screening.services.audit import GENESIS_HASH, canonical_event_payload
 
 logger = logging.getLogger(__name__)
@@ -301,3 +301,202 @@ def verify_audit_trail() -> list[ChainProblem]:
             extra={"audit_sequence": problem.sequence},
         )
     return problems
+
+
+# ---------------------------------------------------------------------------
+# Decision trace
+
+
+@dataclass(frozen=True)
+class FindingTrace:
+    """One vertebra of a run: what each model said, the ensemble, and the clinicians' reviews."""
+
+    level: str
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2 in original pixels
+    detection_confidence: float
+    predicted_class: str
+    ensemble_probabilities: dict[str, float]
+    model_probabilities: dict[str, dict[str, float]]
+    model_predicted_classes: dict[str, str]
+    cam_regions: dict[str, dict[str, float]]
+    warnings: list[dict[str, Any]]
+    reviews: tuple[VertebraReview, ...]  # newest first
+
+
+@dataclass(frozen=True)
+class RunTrace:
+    """One analysis run with the bundle, thresholds, timings and worker that produced it."""
+
+    run: AnalysisRun
+    is_current: bool
+    bundle_path: str
+    findings: tuple[FindingTrace, ...]
+
+
+@dataclass(frozen=True)
+class DecisionTrace:
+    """Everything needed to trace a study's flags back to their inputs, without patient identity."""
+
+    study: Study
+    radiograph: dict[
+        str, Any
+    ]  # sha256, size, type, header (no name or birth date), provenance, spacing, warnings
+    runs: tuple[RunTrace, ...]  # newest first
+    outcomes: tuple[MRIOutcome, ...]  # newest first
+    events: tuple[AuditEvent, ...] = field(default=())  # audit events about the study, oldest first
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the trace as JSON-compatible data for export."""
+        return {
+            "study": {
+                "id": self.study.pk,
+                "status": self.study.status,
+                "created_at": self.study.created_at.isoformat(),
+                "failure_code": self.study.failure_code,
+                "current_run_id": self.study.current_run_id,
+            },
+            "radiograph": self.radiograph,
+            "runs": [_run_to_dict(trace) for trace in self.runs],
+            "mri_outcomes": [
+                {
+                    "id": outcome.pk,
+                    "mri_done": outcome.mri_done,
+                    "mri_date": outcome.mri_date.isoformat() if outcome.mri_date else None,
+                    "fresh_levels": outcome.fresh_levels,
+                    "recorded_by": outcome.recorded_by.get_username(),
+                    "recorded_at": outcome.recorded_at.isoformat(),
+                }
+                for outcome in self.outcomes
+            ],
+            "audit_events": [
+                {
+                    "sequence": e.sequence,
+                    "action": e.action,
+                    "actor": e.actor_username,
+                    "created_at": e.created_at.isoformat(),
+                }
+                for e in self.events
+            ],
+        }
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _run_to_dict(trace: RunTrace) -> dict[str, Any]:
+    run = trace.run
+    return {
+        "id": run.pk,
+        "is_current": trace.is_current,
+        "status": run.status,
+        "result_status": run.result_status,
+        "bundle": {
+            "id": run.bundle_id,
+            "name": run.bundle_name,
+            "version": run.bundle_version,
+            "demo": run.is_demo,
+            "path": trace.bundle_path,
+            "manifest_sha256": run.bundle_manifest_sha256,
+            "file_sha256": run.bundle_file_sha256,
+        },
+        "thresholds": run.thresholds,
+        "not_assessable_reasons": run.not_assessable_reasons,
+        "warnings": run.warnings,
+        "timings_ms": run.timings_ms,
+        "worker": run.worker,
+        "device": run.device,
+        "task_id": run.task_id,
+        "error": run.error,
+        "created_at": _iso(run.created_at),
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "findings": [
+            {
+                "level": f.level,
+                "box": list(f.box),
+                "detection_confidence": f.detection_confidence,
+                "predicted_class": f.predicted_class,
+                "ensemble_probabilities": f.ensemble_probabilities,
+                "model_probabilities": f.model_probabilities,
+                "model_predicted_classes": f.model_predicted_classes,
+                "cam_regions": f.cam_regions,
+                "warnings": f.warnings,
+                "reviews": [
+                    {
+                        "reviewer": review.reviewer.get_username(),
+                        "agrees": review.agrees,
+                        "corrected_class": review.corrected_class,
+                        "created_at": review.created_at.isoformat(),
+                    }
+                    for review in f.reviews
+                ],
+            }
+            for f in trace.findings
+        ],
+    }
+
+
+def _radiograph_facts(study: Study) -> dict[str, Any]:
+    radiograph = getattr(study, "radiograph", None)
+    if radiograph is None:
+        return {}
+    header = {
+        key: value
+        for key, value in (radiograph.header or {}).items()
+        if key not in _IDENTIFYING_HEADER_FIELDS
+    }
+    return {
+        "sha256": radiograph.sha256,
+        "size_bytes": radiograph.size_bytes,
+        "file_type": radiograph.file_type,
+        "rows": radiograph.rows,
+        "columns": radiograph.columns,
+        "header": header,
+        "provenance": radiograph.provenance,
+        "spacing": radiograph.spacing,
+        "warnings": radiograph.warnings,
+    }
+
+
+def decision_trace(study_id: int) -> DecisionTrace:
+    """Collect the decision trace of one study; raise Study.DoesNotExist when there is none."""
+    study = Study.objects.select_related("radiograph").get(pk=study_id)
+    runs = list(
+        AnalysisRun.objects.filter(study=study)
+        .select_related("bundle")
+        .prefetch_related("findings__reviews__reviewer")
+        .order_by("-created_at", "-id")
+    )
+    run_traces = tuple(
+        RunTrace(
+            run=run,
+            is_current=run.pk == study.current_run_id,
+            bundle_path=run.bundle.path,
+            findings=tuple(_finding_trace(finding) for finding in run.findings.all()),
+        )
+        for run in runs
+    )
+    outcomes = tuple(MRIOutcome.objects.filter(study=study).select_related("recorded_by"))
+    events = tuple(
+        AuditEvent.objects.filter(object_type="study", object_id=str(study.pk)).order_by("sequence")
+    )
+    return DecisionTrace(
+        study=study, radiograph=_radiograph_facts(study), runs=run_traces, outcomes=outcomes, events=events
+    )
+
+
+def _finding_trace(finding: Any) -> FindingTrace:
+    # The prefetched reviews keep the model's ordering (newest first).
+    return FindingTrace(
+        level=finding.level,
+        box=(finding.box_x1, finding.box_y1, finding.box_x2, finding.box_y2),
+        detection_confidence=finding.detection_confidence,
+        predicted_class=finding.predicted_class,
+        ensemble_probabilities=finding.ensemble_probabilities,
+        model_probabilities=finding.model_probabilities,
+        model_predicted_classes=finding.model_predicted_classes,
+        cam_regions=finding.cam_regions,
+        warnings=finding.warnings,
+        reviews=tuple(finding.reviews.all()),
+    )
