@@ -190,10 +190,16 @@ CELERY_TASK_TIME_LIMIT = env_int("OLVF_TASK_TIME_LIMIT", 660, minimum=11)
 if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
     raise ImproperlyConfigured("OLVF_TASK_TIME_LIMIT must be greater than OLVF_TASK_SOFT_TIME_LIMIT.")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Transient database and storage errors are retried this many times, waiting base * 2**n seconds.
+OLVF_TASK_MAX_RETRIES = env_int("OLVF_TASK_MAX_RETRIES", 5, minimum=0)
+OLVF_RETRY_BACKOFF_SECONDS = env_int("OLVF_RETRY_BACKOFF_SECONDS", 5, minimum=0)
+OLVF_SWEEP_INTERVAL_SECONDS = env_int("OLVF_SWEEP_INTERVAL_SECONDS", 300, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-studies": {
         "task": "screening.tasks.sweep_stuck_studies",
-        "schedule": timedelta(seconds=env_int("OLVF_SWEEP_INTERVAL_SECONDS", 300, minimum=10)),
+        "schedule": timedelta(seconds=OLVF_SWEEP_INTERVAL_SECONDS),
+        # The inference queue, because the GPU worker is the one worker every deployment runs.
+        "options": {"queue": "inference"},
     },
 }
 
