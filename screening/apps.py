@@ -12,3 +12,7 @@ class ScreeningConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "screening"
     verbose_name = _("Screening")
+
+    def ready(self) -> None:
+        # Connects the audit handlers for sign-in, sign-out and user and role changes.
+        from screening import signals  # noqa: F401
