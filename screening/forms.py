@@ -11,6 +11,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from screening.models import Study
+from screening.services.studies import StudyFilters
 
 # File signatures checked before upload so that a PNG or JPEG without a patient ID is rejected early.
 # The file type itself is decided later by decoding the file, never by these bytes alone.
@@ -170,3 +171,10 @@ class StudyFilterForm(forms.Form):
                 value = value == "yes"
             values[name] = value
         return values
+
+    def study_filters(self) -> StudyFilters:
+        """Return the valid filters as the study query service takes them."""
+        values = self.filter_values()
+        if "q" in values:
+            values["query"] = values.pop("q")
+        return StudyFilters(**values)

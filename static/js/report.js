@@ -1,0 +1,50 @@
+// Report page: switch between the radiograph and the Grad-CAM overlays, toggle the level boxes,
+// print, and reload once a queued or running study has finished.
+(function () {
+  "use strict";
+
+  var image = document.getElementById("viewer-image");
+  var boxes = document.getElementById("level-boxes");
+  var POLL_INTERVAL_MS = 3000;
+
+  document.querySelectorAll("#layer-switch input[name=layer]").forEach(function (radio) {
+    radio.addEventListener("change", function () {
+      if (radio.checked && image) {
+        image.src = radio.dataset.src;
+      }
+    });
+  });
+
+  var toggle = document.getElementById("toggle-boxes");
+  if (toggle && boxes) {
+    toggle.addEventListener("change", function () {
+      boxes.hidden = !toggle.checked;
+    });
+  }
+
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      window.print();
+    });
+  });
+
+  var pending = document.getElementById("pending-banner");
+  if (pending && window.XMLHttpRequest) {
+    var timer = window.setInterval(function () {
+      var request = new XMLHttpRequest();
+      request.open("GET", pending.dataset.statusUrl);
+      request.setRequestHeader("Accept", "application/json");
+      request.addEventListener("load", function () {
+        if (request.status !== 200) {
+          return;
+        }
+        var studies = JSON.parse(request.responseText).studies || [];
+        if (studies.length && (studies[0].status === "done" || studies[0].status === "failed")) {
+          window.clearInterval(timer);
+          window.location.reload();
+        }
+      });
+      request.send();
+    }, POLL_INTERVAL_MS);
+  }
+})();
