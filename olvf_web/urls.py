@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from importlib.util import find_spec
-
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
@@ -13,8 +11,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/", include("screening.api.urls")),
+    path("", include("screening.urls")),
 ]
-
-# TODO: include the pages unconditionally once screening/urls.py is committed; until then the API works alone.
-if find_spec("screening.urls") is not None:
-    urlpatterns.append(path("", include("screening.urls")))

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import path
 
-# TODO: the study endpoints (upload, list, detail) are added here next; until then the API has only its schema.
-urlpatterns: list[URLPattern | URLResolver] = []
+from screening.api import views
+
+urlpatterns = [
+    path("studies/", views.StudyListCreateView.as_view(), name="api-study-list"),
+    path("studies/<int:pk>/", views.StudyDetailView.as_view(), name="api-study-detail"),
+    path("studies/<int:pk>/original/", views.StudyOriginalView.as_view(), name="api-study-original"),
+    path("studies/<int:pk>/files/<path:name>", views.StudyFileView.as_view(), name="api-study-file"),
+]

@@ -144,7 +144,7 @@ def _too_large(max_bytes: int) -> UploadRejected:
 
 def _read_radiograph(path: Path) -> _Reading:
     """Decode the file, which decides its type; a file that is no image at all is rejected."""
-    from inference.errors import ImageTooLargeError, ImagingError, NotAnImageError
+    from inference.errors import DamagedImageError, ImagingError, NotAnImageError
     from inference.imaging import ImagingLimits, load
 
     options = settings.OLVF_INFERENCE
@@ -156,10 +156,18 @@ def _read_radiograph(path: Path) -> _Reading:
         return _Reading(radiograph=load(path, limits=limits))
     except NotAnImageError as error:
         raise UploadRejected(error.message_en, error.message_ja, detail=error.detail) from error
-    except ImageTooLargeError as error:
-        return _Reading(error=error)
     except ImagingError as error:
         return _Reading(error=error)
+    except Exception as error:
+        # A decoder bug must not turn an upload into a server error: keep the original and fail the study.
+        logger.exception("reading an upload raised an unexpected error")
+        return _Reading(
+            error=DamagedImageError(
+                "The file could not be read as a radiograph. Export it again from the imaging system.",
+                "ファイルを画像として読み込めませんでした。画像システムから再度書き出してください。",
+                detail=repr(error),
+            )
+        )
 
 
 def _create_study(
