@@ -188,7 +188,9 @@ def _read_dataset(path: Path, *, has_preamble: bool, notes: list[str]) -> Datase
     except _PARSE_ERRORS as error:
         raise messages.dicom_unreadable(f"{type(error).__name__}: {error}") from error
     if len(ds) == 0:
-        raise messages.dicom_unreadable("no data elements after the file meta information")
+        # pydicom drops every element it read when the file ends inside an element, so an empty
+        # dataset after valid file meta information means the file was cut short.
+        raise messages.truncated_file("dicom", "no data elements after the file meta information")
     if not has_preamble:
         notes.append(
             "file has no 128-byte preamble; read because its first element is a plausible DICOM element"

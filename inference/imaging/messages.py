@@ -200,15 +200,19 @@ def no_transfer_syntax_for_compressed_data() -> UnsupportedImageError:
 
 
 def file_too_large(size: int, limit: int) -> ImageTooLargeError:
-    size_mib = size / (1024 * 1024)
-    limit_mib = limit / (1024 * 1024)
     return ImageTooLargeError(
-        f"The file is {size_mib:,.1f} MiB, above the limit of {limit_mib:,.1f} MiB. "
+        f"The file is {_format_bytes(size)}, above the limit of {_format_bytes(limit)}. "
         "Upload a single radiograph, not a whole study or archive.",
-        f"ファイルサイズ（{size_mib:,.1f} MiB）が上限の {limit_mib:,.1f} MiB を超えています。"
+        f"ファイルサイズ（{_format_bytes(size)}）が上限の {_format_bytes(limit)} を超えています。"
         "検査全体やアーカイブではなく、X 線画像 1 枚をアップロードしてください。",
         detail=f"file size {size} bytes, limit {limit}",
     )
+
+
+def _format_bytes(size: int) -> str:
+    if size < 1024 * 1024:
+        return f"{size:,} bytes"
+    return f"{size / (1024 * 1024):,.1f} MiB"
 
 
 def too_many_pixels(rows: int, columns: int, limit: int) -> ImageTooLargeError:
