@@ -17,7 +17,9 @@ def _class_mix(text: str) -> dict[str, float]:
         try:
             mix[name.strip()] = float(value)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid class mix {text!r}; expected normal=0.6,old=0.2,fresh=0.2") from None
+            raise argparse.ArgumentTypeError(
+                f"invalid class mix {text!r}; expected normal=0.6,old=0.2,fresh=0.2"
+            ) from None
     return mix
 
 
@@ -43,17 +45,54 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write synthetic lateral lumbar radiographs with truth labels",
         description="Write phantom radiographs (T12 to S1, patient facing left) with one truth JSON per image.",
     )
-    parser.add_argument("--out", type=Path, required=True, help="output folder; images/ and labels/ are created in it")
+    parser.add_argument(
+        "--out", type=Path, required=True, help="output folder; images/ and labels/ are created in it"
+    )
     parser.add_argument("--patients", type=int, required=True, help="number of phantom patients")
     parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same files")
-    parser.add_argument("--formats", type=_names, default=("dicom",), help="comma-separated file formats: dicom, png, jpeg (default dicom)")
-    parser.add_argument("--dicom-encodings", type=_names, default=None, help="comma-separated DICOM encodings (default: every one this installation can write)")
-    parser.add_argument("--images-per-patient", type=_image_range, default=(1, 2), help="images per patient as A-B, inclusive (default 1-2)")
-    parser.add_argument("--class-mix", type=_class_mix, default=None, help="expected share of L1-L5 vertebrae per class (default normal=0.6,old=0.2,fresh=0.2)")
-    parser.add_argument("--image-size", type=int, default=None, help="image height in pixels (default: drawn from 896 to 1280)")
-    parser.add_argument("--export-yolo", action="store_true", help="also write a YOLO detection dataset under OUT/yolo")
-    parser.add_argument("--export-crops", type=int, default=None, metavar="SIZE", help="also write SIZE x SIZE classifier crops of L1-L5 under OUT/crops")
-    parser.add_argument("--split-seed", type=int, default=0, help="seed of the split by patient used by the exports")
+    parser.add_argument(
+        "--formats",
+        type=_names,
+        default=("dicom",),
+        help="comma-separated file formats: dicom, png, jpeg (default dicom)",
+    )
+    parser.add_argument(
+        "--dicom-encodings",
+        type=_names,
+        default=None,
+        help="comma-separated DICOM encodings (default: every one this installation can write)",
+    )
+    parser.add_argument(
+        "--images-per-patient",
+        type=_image_range,
+        default=(1, 2),
+        help="images per patient as A-B, inclusive (default 1-2)",
+    )
+    parser.add_argument(
+        "--class-mix",
+        type=_class_mix,
+        default=None,
+        help="expected share of L1-L5 vertebrae per class (default normal=0.6,old=0.2,fresh=0.2)",
+    )
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=None,
+        help="image height in pixels (default: drawn from 896 to 1280)",
+    )
+    parser.add_argument(
+        "--export-yolo", action="store_true", help="also write a YOLO detection dataset under OUT/yolo"
+    )
+    parser.add_argument(
+        "--export-crops",
+        type=int,
+        default=None,
+        metavar="SIZE",
+        help="also write SIZE x SIZE classifier crops of L1-L5 under OUT/crops",
+    )
+    parser.add_argument(
+        "--split-seed", type=int, default=0, help="seed of the split by patient used by the exports"
+    )
     parser.set_defaults(func=run)
 
 

@@ -92,9 +92,7 @@ class PatientAnatomy:
     age: int
 
 
-def sample_patient(
-    rng: np.random.Generator, patient_id: str, class_mix: dict[str, float]
-) -> PatientAnatomy:
+def sample_patient(rng: np.random.Generator, patient_id: str, class_mix: dict[str, float]) -> PatientAnatomy:
     """Draw the anatomy of one patient; L1 to L5 get classes from ``class_mix``."""
     l3_height = float(rng.normal(27.0, 1.8))
     age = int(rng.integers(55, 91))
@@ -135,7 +133,9 @@ def _sample_vertebra(
 ) -> VertebraAnatomy:
     posterior = l3_height * _RELATIVE_HEIGHT[level] * float(rng.uniform(0.96, 1.04))
     anterior = posterior * _NORMAL_ANTERIOR_RATIO[level] * float(rng.uniform(0.98, 1.02))
-    middle = min(anterior, posterior) * float(rng.uniform(0.94, 0.98))  # normal endplates are slightly concave
+    middle = min(anterior, posterior) * float(
+        rng.uniform(0.94, 0.98)
+    )  # normal endplates are slightly concave
     depth = posterior * _DEPTH_RATIO[level] * float(rng.uniform(0.94, 1.06))
 
     deformity: Deformity = "none"
@@ -208,7 +208,9 @@ def _fractured_heights(
     return lowest, lowest * 1.03, reference * (1.0 - 0.85 * loss), 0.0
 
 
-def _sample_signs(rng: np.random.Generator, vertebra_class: VertebraClass, deformity: Deformity, grade: int) -> list[str]:
+def _sample_signs(
+    rng: np.random.Generator, vertebra_class: VertebraClass, deformity: Deformity, grade: int
+) -> list[str]:
     """Return the radiographic signs drawn on a fractured body.
 
     Fresh: anterior cortical buckling or a step, and often a band of increased

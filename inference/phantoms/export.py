@@ -41,7 +41,9 @@ def yolo_lines(image: LabelledImage, shape: tuple[int, int]) -> list[str]:
         if x2 <= x1 or y2 <= y1:
             continue
         cx, cy = (x1 + x2) / 2 / columns, (y1 + y2) / 2 / rows
-        lines.append(f"{YOLO_CLASS_NAMES.index(name)} {cx:.6f} {cy:.6f} {(x2 - x1) / columns:.6f} {(y2 - y1) / rows:.6f}")
+        lines.append(
+            f"{YOLO_CLASS_NAMES.index(name)} {cx:.6f} {cy:.6f} {(x2 - x1) / columns:.6f} {(y2 - y1) / rows:.6f}"
+        )
     return lines
 
 
@@ -63,7 +65,9 @@ def export_yolo(splits: Mapping[str, LabelledDataset], out_dir: Path, *, max_siz
             longer = max(picture.size)
             if max_size is not None and longer > max_size:
                 scale = max_size / longer
-                picture = picture.resize((round(picture.width * scale), round(picture.height * scale)), Image.BILINEAR)
+                picture = picture.resize(
+                    (round(picture.width * scale), round(picture.height * scale)), Image.Resampling.BILINEAR
+                )
             picture.save(out_dir / "images" / folder / f"{image.image_id}.png")
             text = "\n".join(yolo_lines(image, rendering.shape)) + "\n"
             (out_dir / "labels" / folder / f"{image.image_id}.txt").write_text(text, encoding="utf-8")
@@ -103,8 +107,15 @@ def export_crops(
                     (out_dir / relative.parent).mkdir(parents=True, exist_ok=True)
                     Image.fromarray(crop).save(out_dir / relative)
                     writer.writerow(
-                        [split, relative.as_posix(), image.image_id, image.patient_id, label.level,
-                         label.vertebra_class, label.class_reader2 or ""]
+                        [
+                            split,
+                            relative.as_posix(),
+                            image.image_id,
+                            image.patient_id,
+                            label.level,
+                            label.vertebra_class,
+                            label.class_reader2 or "",
+                        ]
                     )
     logger.info("wrote classifier crops to %s", out_dir)
     return index_path

@@ -6,7 +6,7 @@ import dataclasses
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,9 @@ def patient_code(index: int) -> str:
     return f"PHANTOM-{index + 1:04d}"
 
 
-def generate_patient(seed: int, patient_index: int, class_mix: dict[str, float] | None = None) -> PatientAnatomy:
+def generate_patient(
+    seed: int, patient_index: int, class_mix: dict[str, float] | None = None
+) -> PatientAnatomy:
     """Draw the anatomy of phantom patient ``patient_index`` for ``seed``."""
     mix = _checked_class_mix(class_mix or DEFAULT_CLASS_MIX)
     return sample_patient(np.random.default_rng([seed, patient_index, 0]), patient_code(patient_index), mix)
@@ -71,10 +73,17 @@ def generate_image(
     image_index: int,
     formats: Sequence[str] = ("dicom",),
     image_size: int | None = None,
+    acquisition_overrides: Mapping[str, Any] | None = None,
 ) -> PhantomImage:
-    """Render image ``image_index`` of one patient; the same arguments give the same pixels."""
+    """Render image ``image_index`` of one patient; the same arguments give the same pixels.
+
+    ``acquisition_overrides`` replaces fields of the drawn ``Acquisition``, for
+    example ``{"photometric": "MONOCHROME1", "bits_stored": 12}``.
+    """
     rng = np.random.default_rng([seed, patient_index, image_index + 1])
     acquisition = sample_acquisition(rng, tuple(formats), image_size)
+    if acquisition_overrides:
+        acquisition = dataclasses.replace(acquisition, **acquisition_overrides)
     placement_seed = [seed, patient_index, image_index + 1, 1]
 
     # Lay the spine out at 1 pixel per mm to learn its extent, then choose the field of view.
@@ -102,8 +111,8 @@ def generate_image(
     acquisition = _clear_of_spine(acquisition, vertebrae, (rows, columns), pixels_per_mm)
 
     rendered = render(anatomy, vertebrae, acquisition, (rows, columns), pixels_per_mm, rng)
-    field = rendered.distractors["collimation"]
-    exposed = (slice(field[1], field[3]), slice(field[0], field[2]))
+    x1, y1, x2, y2 = rendered.exposed_field
+    exposed = (slice(y1, y2), slice(x1, x2))
     values = stored_values(rendered.signal, acquisition, rng)
     return PhantomImage(
         image_id=f"{anatomy.patient_id}-{image_index + 1:02d}",
@@ -129,7 +138,10 @@ def _spine_extent(vertebrae: tuple[PlacedVertebra, ...]) -> tuple[float, float, 
 
 
 def _clear_of_spine(
-    acquisition: Acquisition, vertebrae: tuple[PlacedVertebra, ...], shape: tuple[int, int], pixels_per_mm: float
+    acquisition: Acquisition,
+    vertebrae: tuple[PlacedVertebra, ...],
+    shape: tuple[int, int],
+    pixels_per_mm: float,
 ) -> Acquisition:
     """Narrow the collimation so that no blade covers a vertebral body, with 5 mm to spare."""
     rows, columns = shape
@@ -140,7 +152,9 @@ def _clear_of_spine(
     top = min(top, max(boxes[:, 1].min() - spare, 0.0) / rows)
     right = min(right, max(columns - boxes[:, 2].max() - spare, 0.0) / columns)
     bottom = min(bottom, max(rows - boxes[:, 3].max() - spare, 0.0) / rows)
-    return dataclasses.replace(acquisition, collimation=(float(left), float(top), float(right), float(bottom)))
+    return dataclasses.replace(
+        acquisition, collimation=(float(left), float(top), float(right), float(bottom))
+    )
 
 
 def write_phantom(
@@ -235,7 +249,9 @@ def generate_dataset(
     classes: Counter[str] = Counter()
     used_encodings: Counter[str] = Counter()
     for patient_index in range(patients):
-        anatomy = sample_patient(np.random.default_rng([seed, patient_index, 0]), patient_code(patient_index), mix)
+        anatomy = sample_patient(
+            np.random.default_rng([seed, patient_index, 0]), patient_code(patient_index), mix
+        )
         classes.update(v.vertebra_class for v in anatomy.vertebrae if v.level in FRACTURE_LEVELS)
         count_rng = np.random.default_rng([seed, patient_index, 0, 1])
         for image_index in range(int(count_rng.integers(low, high + 1))):

@@ -141,7 +141,9 @@ class SpinePose:
     rotation: float  # in-plane rotation of the whole spine, radians
 
 
-def place_spine(anatomy: PatientAnatomy, pose: SpinePose, rng: np.random.Generator) -> tuple[PlacedVertebra, ...]:
+def place_spine(
+    anatomy: PatientAnatomy, pose: SpinePose, rng: np.random.Generator
+) -> tuple[PlacedVertebra, ...]:
     """Stack T12 to S1 along a lordotic curve and place the bodies in the image."""
     scale = pose.pixels_per_mm
     bodies = anatomy.vertebrae
@@ -172,7 +174,11 @@ def place_spine(anatomy: PatientAnatomy, pose: SpinePose, rng: np.random.Generat
 
 
 def _place_body(
-    vertebra: VertebraAnatomy, centre: tuple[float, float], angle: float, scale: float, rng: np.random.Generator
+    vertebra: VertebraAnatomy,
+    centre: tuple[float, float],
+    angle: float,
+    scale: float,
+    rng: np.random.Generator,
 ) -> PlacedVertebra:
     anterior, middle, posterior = (h * scale for h in vertebra.heights)
     half_reference = vertebra.reference_height * scale / 2

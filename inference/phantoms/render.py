@@ -26,7 +26,7 @@ SOFT_TISSUE = 2.0
 TRABECULAR = 0.5
 CORTEX = 0.45
 POSTERIOR_ELEMENTS = 0.32
-CONDENSATION_BAND = 0.4
+CONDENSATION_BAND = 0.65
 LEAD_MARKER = 5.0
 # Log signal given to collimated (unexposed) areas: brighter than any bone.
 COLLIMATED_SIGNAL = 6.0
@@ -44,6 +44,7 @@ class RenderedImage:
 
     signal: np.ndarray  # float32 (rows, columns), 0 = no attenuation
     distractors: dict[str, object]
+    exposed_field: tuple[int, int, int, int]  # x1, y1, x2, y2 inside the collimator blades
 
 
 def render(
@@ -72,8 +73,9 @@ def render(
 
     density = ndimage.gaussian_filter(density, acquisition.blur_pixels, mode="nearest")
     signal = _expose(density * acquisition.attenuation_scale, acquisition.photons, rng)
-    distractors["collimation"] = _collimate(signal, acquisition.collimation, rng)
-    return RenderedImage(signal=signal.astype(np.float32), distractors=distractors)
+    field = _collimate(signal, acquisition.collimation, rng)
+    distractors["collimation"] = list(field)
+    return RenderedImage(signal=signal.astype(np.float32), distractors=distractors, exposed_field=field)
 
 
 def _soft_tissue(
@@ -159,17 +161,24 @@ def _schmorl_notch(
 
 
 def _condensation_band(
-    vertebra: PlacedVertebra, u: np.ndarray, v: np.ndarray, body: np.ndarray, scale: float, rng: np.random.Generator
+    vertebra: PlacedVertebra,
+    u: np.ndarray,
+    v: np.ndarray,
+    body: np.ndarray,
+    scale: float,
+    rng: np.random.Generator,
 ) -> np.ndarray:
     """Return the band of increased density under the collapsed superior endplate."""
-    width = float(rng.uniform(3.0, 5.5)) * scale
+    width = float(rng.uniform(3.5, 6.0)) * scale
     below = v - vertebra.endplate(vertebra.superior, u)
     # Dense at the endplate and fading over the band width, with an irregular lower edge.
     profile = np.clip(1.0 - below / width, 0.0, 1.0) ** 0.7
     return body * profile * CONDENSATION_BAND * (1.0 + 0.25 * _texture(rng, u.shape, 0.8 * scale))
 
 
-def _osteophyte(vertebra: PlacedVertebra, u: np.ndarray, v: np.ndarray, corner: str, size: float) -> np.ndarray:
+def _osteophyte(
+    vertebra: PlacedVertebra, u: np.ndarray, v: np.ndarray, corner: str, size: float
+) -> np.ndarray:
     """Return a beak-shaped spur growing from an anterior corner towards the disc."""
     if corner == "superior_anterior":
         base_v, direction = vertebra.superior[0], -1.0
@@ -178,7 +187,9 @@ def _osteophyte(vertebra: PlacedVertebra, u: np.ndarray, v: np.ndarray, corner: 
     base = np.array([-vertebra.half_depth + 0.3 * size, base_v - direction * 0.4 * size])
     tip = np.array([-vertebra.half_depth - 0.7 * size, base_v + direction * 0.6 * size])
     segment = tip - base
-    t = np.clip(((u - base[0]) * segment[0] + (v - base[1]) * segment[1]) / float(segment @ segment), 0.0, 1.0)
+    t = np.clip(
+        ((u - base[0]) * segment[0] + (v - base[1]) * segment[1]) / float(segment @ segment), 0.0, 1.0
+    )
     distance = np.hypot(u - base[0] - t * segment[0], v - base[1] - t * segment[1])
     radius = 0.45 * size * (1.0 - 0.8 * t)
     return np.clip(radius - distance + 0.5, 0.0, 1.0)
@@ -191,7 +202,12 @@ def _draw_posterior_elements(
     w = vertebra.half_depth * 2
     top = vertebra.superior[2]
     height = vertebra.inferior[2] - top
-    extent = (vertebra.half_depth - 1.0, vertebra.half_depth + 1.25 * w, top - 0.2 * height, top + 1.3 * height)
+    extent = (
+        vertebra.half_depth - 1.0,
+        vertebra.half_depth + 1.25 * w,
+        top - 0.2 * height,
+        top + 1.3 * height,
+    )
     found = _patch(density.shape, vertebra, extent)
     if found is None:
         return
@@ -204,7 +220,9 @@ def _draw_posterior_elements(
     along, across = su * 0.94 + sv * 0.34, -su * 0.34 + sv * 0.94
     spinous = np.clip(1.0 - (along / (0.42 * w)) ** 2 - (across / (0.2 * height)) ** 2, 0.0, 1.0) ** 0.5
     texture = 1.0 + 0.15 * _texture(rng, u.shape, 2.0)
-    density[where] += (np.maximum(pedicle, spinous) * POSTERIOR_ELEMENTS * bone_density * texture).astype(np.float32)
+    density[where] += (np.maximum(pedicle, spinous) * POSTERIOR_ELEMENTS * bone_density * texture).astype(
+        np.float32
+    )
 
 
 def _draw_sacrum(
@@ -251,10 +269,14 @@ def _draw_tube(
         segment = end - start
         length2 = max(float(segment @ segment), 1e-6)
         t = np.clip(((grid_x - start[0]) * segment[0] + (grid_y - start[1]) * segment[1]) / length2, 0.0, 1.0)
-        distance = np.minimum(distance, np.hypot(grid_x - start[0] - t * segment[0], grid_y - start[1] - t * segment[1]))
+        distance = np.minimum(
+            distance, np.hypot(grid_x - start[0] - t * segment[0], grid_y - start[1] - t * segment[1])
+        )
     inner = radius * (1.0 - shell)
     # Chord lengths through a hollow cylinder: outer minus inner.
-    chord = np.sqrt(np.clip(radius**2 - distance**2, 0.0, None)) - 0.6 * np.sqrt(np.clip(inner**2 - distance**2, 0.0, None))
+    chord = np.sqrt(np.clip(radius**2 - distance**2, 0.0, None)) - 0.6 * np.sqrt(
+        np.clip(inner**2 - distance**2, 0.0, None)
+    )
     density[y1:y2, x1:x2] += (strength * chord / radius).astype(np.float32)
 
 
@@ -264,14 +286,23 @@ def _bezier(p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, count: int = 24) -> 
 
 
 def _draw_ribs(
-    density: np.ndarray, vertebrae: tuple[PlacedVertebra, ...], count: int, scale: float, rng: np.random.Generator
+    density: np.ndarray,
+    vertebrae: tuple[PlacedVertebra, ...],
+    count: int,
+    scale: float,
+    rng: np.random.Generator,
 ) -> None:
     """Draw the lowest ribs: they run from behind T12 forwards and down across L1."""
     t12, l1 = vertebrae[0], vertebrae[1]
     for index in range(count):
         start = np.array([t12.centre[0] + t12.half_depth * 2.2, t12.centre[1] + index * 12 * scale])
         start[1] += float(rng.uniform(-8, 8)) * scale
-        end = np.array([l1.centre[0] - l1.half_depth * float(rng.uniform(1.2, 2.5)), l1.centre[1] + float(rng.uniform(5, 30)) * scale])
+        end = np.array(
+            [
+                l1.centre[0] - l1.half_depth * float(rng.uniform(1.2, 2.5)),
+                l1.centre[1] + float(rng.uniform(5, 30)) * scale,
+            ]
+        )
         control = (start + end) / 2 + np.array([0.0, -float(rng.uniform(5, 20)) * scale])
         _draw_tube(density, _bezier(start, control, end), float(rng.uniform(4.0, 6.0)) * scale, 0.35)
 
@@ -299,7 +330,11 @@ def _draw_iliac_crest(
 
 
 def _draw_bowel_gas(
-    density: np.ndarray, vertebrae: tuple[PlacedVertebra, ...], count: int, scale: float, rng: np.random.Generator
+    density: np.ndarray,
+    vertebrae: tuple[PlacedVertebra, ...],
+    count: int,
+    scale: float,
+    rng: np.random.Generator,
 ) -> int:
     """Draw pockets of bowel gas in front of and over the lower lumbar spine; return how many."""
     rows, columns = density.shape
@@ -314,7 +349,7 @@ def _draw_bowel_gas(
         if x1 >= x2 or y1 >= y2:
             continue
         grid_y, grid_x = np.mgrid[y1:y2, x1:x2].astype(np.float32) + 0.5
-        blob = np.exp(-(((grid_x - cx) / sx) ** 2 + ((grid_y - cy) / sy) ** 2) ** 2)
+        blob = np.exp(-((((grid_x - cx) / sx) ** 2 + ((grid_y - cy) / sy) ** 2) ** 2))
         density[y1:y2, x1:x2] -= (blob * float(rng.uniform(0.25, 0.7))).astype(np.float32)
     return count
 
@@ -328,8 +363,16 @@ def _draw_marker(density: np.ndarray, acquisition: Acquisition, scale: float) ->
     rows, columns = density.shape
     gy, gx = glyph.shape
     left, top, right, bottom = acquisition.collimation
-    margin_x = int(left * columns) + cell * 4 if "left" in acquisition.marker_corner else columns - int(right * columns) - gx - cell * 4
-    margin_y = int(top * rows) + cell * 4 if "top" in acquisition.marker_corner else rows - int(bottom * rows) - gy - cell * 4
+    margin_x = (
+        int(left * columns) + cell * 4
+        if "left" in acquisition.marker_corner
+        else columns - int(right * columns) - gx - cell * 4
+    )
+    margin_y = (
+        int(top * rows) + cell * 4
+        if "top" in acquisition.marker_corner
+        else rows - int(bottom * rows) - gy - cell * 4
+    )
     x, y = int(np.clip(margin_x, 0, columns - gx)), int(np.clip(margin_y, 0, rows - gy))
     density[y : y + gy, x : x + gx] += glyph * LEAD_MARKER
     return {"letter": acquisition.marker, "box": [x, y, x + gx, y + gy]}
@@ -343,7 +386,9 @@ def _expose(density: np.ndarray, photons: float, rng: np.random.Generator) -> np
     return -np.log(np.maximum(counts, 0.5) / photons)
 
 
-def _collimate(signal: np.ndarray, collimation: tuple[float, float, float, float], rng: np.random.Generator) -> list[int]:
+def _collimate(
+    signal: np.ndarray, collimation: tuple[float, float, float, float], rng: np.random.Generator
+) -> tuple[int, int, int, int]:
     """Mark the unexposed border behind the collimator blades; return the exposed field [x1, y1, x2, y2]."""
     rows, columns = signal.shape
     left, top, right, bottom = collimation
@@ -353,4 +398,4 @@ def _collimate(signal: np.ndarray, collimation: tuple[float, float, float, float
     mask[y1:y2, x1:x2] = False
     if mask.any():
         signal[mask] = COLLIMATED_SIGNAL + 0.05 * rng.standard_normal(int(mask.sum())).astype(np.float32)
-    return [x1, y1, x2, y2]
+    return x1, y1, x2, y2

@@ -36,7 +36,11 @@ def build_truth(
         levels[placed.level] = {
             "box": [_round(c) for c in placed.box()],
             "corners": {name: [_round(x), _round(y)] for name, (x, y) in placed.corners().items()},
-            "heights": {"anterior": _round(heights[0]), "middle": _round(heights[1]), "posterior": _round(heights[2])},
+            "heights": {
+                "anterior": _round(heights[0]),
+                "middle": _round(heights[1]),
+                "posterior": _round(heights[2]),
+            },
             "heights_mm": {
                 "anterior": _round(heights[0] * spacing),
                 "middle": _round(heights[1] * spacing),

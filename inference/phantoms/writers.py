@@ -130,7 +130,9 @@ def write_image(
 ) -> WrittenImage:
     """Write ``values`` in the acquisition's file format; return where and how."""
     if acquisition.file_format == "dicom":
-        return _write_dicom(path_stem.with_suffix(".dcm"), values, acquisition, exposed, spacing_mm, identity, encoding)
+        return _write_dicom(
+            path_stem.with_suffix(".dcm"), values, acquisition, exposed, spacing_mm, identity, encoding
+        )
     if acquisition.file_format == "png":
         # Half of the PNGs keep 16 bits (bone bright, unwindowed), the rest are 8-bit displays.
         if encoding == "png16":

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference.phantoms import DatasetInfo, generate_dataset, generate_image, generate_patient, genant_grade
+from inference.phantoms import DatasetInfo, genant_grade, generate_dataset, generate_image, generate_patient
 from inference.phantoms.anatomy import LEVELS
 
 
@@ -24,7 +24,9 @@ def _signal(image) -> np.ndarray:
     return values
 
 
-@pytest.mark.parametrize("genant", [(0.0, 0), (0.19, 0), (0.20, 1), (0.249, 1), (0.25, 2), (0.40, 2), (0.41, 3)])
+@pytest.mark.parametrize(
+    "genant", [(0.0, 0), (0.19, 0), (0.20, 1), (0.249, 1), (0.25, 2), (0.40, 2), (0.41, 3)]
+)
 def test_genant_grade_boundaries(genant: tuple[float, int]) -> None:
     loss, grade = genant
     assert genant_grade(loss) == grade
@@ -82,10 +84,14 @@ def test_boxes_enclose_drawn_bodies() -> None:
         for vertebra in image.vertebrae:
             x1, y1, x2, y2 = vertebra.box()
             width, height = x2 - x1, y2 - y1
-            inner = signal[int(y1 + 0.3 * height) : int(y2 - 0.3 * height), int(x1 + 0.3 * width) : int(x2 - 0.3 * width)]
+            inner = signal[
+                int(y1 + 0.3 * height) : int(y2 - 0.3 * height), int(x1 + 0.3 * width) : int(x2 - 0.3 * width)
+            ]
             # Anterior ring: in front of the body, where only soft tissue lies.
             gap = 0.15 * width
-            anterior = signal[int(y1 + 0.3 * height) : int(y2 - 0.3 * height), int(x1 - gap - 4) : int(x1 - gap)]
+            anterior = signal[
+                int(y1 + 0.3 * height) : int(y2 - 0.3 * height), int(x1 - gap - 4) : int(x1 - gap)
+            ]
             assert inner.mean() > anterior.mean(), (image.image_id, vertebra.level)
 
 
@@ -113,7 +119,9 @@ def test_same_seed_gives_identical_files(tmp_path: Path) -> None:
     first = generate_dataset(tmp_path / "a", patients=2, seed=7, formats=("dicom", "png"), image_size=384)
     second = generate_dataset(tmp_path / "b", patients=2, seed=7, formats=("dicom", "png"), image_size=384)
     assert [p.name for p in first.image_files] == [p.name for p in second.image_files]
-    for a, b in zip(first.image_files + first.label_files, second.image_files + second.label_files, strict=True):
+    for a, b in zip(
+        first.image_files + first.label_files, second.image_files + second.label_files, strict=True
+    ):
         assert a.read_bytes() == b.read_bytes(), a.name
 
 
@@ -124,7 +132,9 @@ def test_other_seed_gives_other_pixels() -> None:
 
 
 def test_class_mix_controls_vertebra_classes(tmp_path: Path) -> None:
-    only_fresh = generate_dataset(tmp_path / "fresh", patients=3, seed=1, class_mix={"fresh": 1.0}, image_size=320)
+    only_fresh = generate_dataset(
+        tmp_path / "fresh", patients=3, seed=1, class_mix={"fresh": 1.0}, image_size=320
+    )
     assert only_fresh.class_counts == {"normal": 0, "old": 0, "fresh": 15}
     with pytest.raises(ValueError, match="unknown classes"):
         generate_dataset(tmp_path / "bad", patients=1, seed=1, class_mix={"broken": 1.0})
