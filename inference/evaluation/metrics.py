@@ -52,6 +52,9 @@ class Bootstrap:
     confidence: float = 0.95
 
 
+DEFAULT_BOOTSTRAP = Bootstrap()
+
+
 # --- point statistics ----------------------------------------------------------------------------
 
 
@@ -232,7 +235,7 @@ def bootstrap_estimate(
     n_cases: int,
     *,
     groups: Sequence[Any] | None = None,
-    settings: Bootstrap = Bootstrap(),
+    settings: Bootstrap = DEFAULT_BOOTSTRAP,
 ) -> Estimate:
     """Return ``statistic`` on all cases with its percentile bootstrap interval.
 
@@ -304,7 +307,7 @@ class ClassificationCases:
 
 
 def classification_report(
-    cases: ClassificationCases, *, fresh_threshold: float, settings: Bootstrap = Bootstrap()
+    cases: ClassificationCases, *, fresh_threshold: float, settings: Bootstrap = DEFAULT_BOOTSTRAP
 ) -> dict[str, Any]:
     """Compute every classification metric with a patient-level bootstrap interval.
 
@@ -378,7 +381,7 @@ def classification_report(
 
 
 def mri_rule_report(
-    cases: ClassificationCases, *, fresh_threshold: float, settings: Bootstrap = Bootstrap()
+    cases: ClassificationCases, *, fresh_threshold: float, settings: Bootstrap = DEFAULT_BOOTSTRAP
 ) -> dict[str, Any]:
     """Return sensitivity and specificity of the per-image MRI rule at ``fresh_threshold``.
 
@@ -417,7 +420,7 @@ def detection_report(
     patient_of_image: Mapping[str, str],
     levels: Sequence[str] = LUMBAR_LEVELS,
     iou_threshold: float = 0.5,
-    settings: Bootstrap = Bootstrap(),
+    settings: Bootstrap = DEFAULT_BOOTSTRAP,
 ) -> dict[str, Any]:
     """Return mAP at ``iou_threshold`` overall and per level, with intervals from resampling patients.
 

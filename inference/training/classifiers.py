@@ -32,7 +32,7 @@ from torchvision.transforms import functional as tf
 from tqdm.auto import tqdm
 
 from inference.bundle import ClassifierSpec
-from inference.classification import build_classifier, to_tensor_batch
+from inference.classification import build_classifier, load_classifier, to_tensor_batch
 from inference.crops import crop_square
 from inference.result import CLASSES, Box
 
@@ -321,3 +321,19 @@ def _augmented_batch(
     # Quantise back to 8 bit, as screening feeds 8-bit crops, then normalise like to_tensor_batch.
     as_uint8 = (images.clamp(0, 1) * 255.0).round().to(torch.uint8).squeeze(1).numpy()
     return to_tensor_batch(list(as_uint8), spec)
+
+
+def ensemble_probabilities(
+    models: Sequence[tuple[Path, ClassifierSpec]],
+    samples: Sequence[VertebraSample],
+    renderings: Mapping[str, np.ndarray],
+    margin: float,
+    device: str = "cpu",
+) -> np.ndarray:
+    """Return the mean softmax output (N, 3) of saved classifiers on the unaugmented crops of ``samples``."""
+    outputs = []
+    for path, spec in models:
+        model = load_classifier(str(path), spec, num_classes=len(CLASSES), device=device)
+        crops = list(cut_crops(samples, renderings, margin, spec.input_size))
+        outputs.append(predict_probabilities(model, to_tensor_batch(crops, spec), device=device))
+    return np.mean(outputs, axis=0)
