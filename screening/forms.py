@@ -62,10 +62,9 @@ class MultipleFileField(forms.FileField):
         super().__init__(*args, **kwargs)
 
     def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
-        single_clean = super().clean
-        if isinstance(data, (list, tuple)):
-            return [single_clean(item, initial) for item in data]
-        return [single_clean(data, initial)]
+        items = list(data) if isinstance(data, (list, tuple)) else [data]
+        # An empty selection is cleaned as one missing file, so that "required" applies.
+        return [super(MultipleFileField, self).clean(item, initial) for item in items or [None]]
 
 
 class UploadForm(PatientDetailsForm):

@@ -10,8 +10,6 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.utils import timezone
 from PIL import Image
 
@@ -24,11 +22,6 @@ IMAGE_ROWS, IMAGE_COLUMNS = 200, 120
 _numbers = itertools.count(1)
 
 
-def make_user(username: str, *roles: str) -> Any:
-    user = get_user_model().objects.create_user(username=username, password="pw-" + username + "-long")
-    for role in roles:
-        user.groups.add(Group.objects.get_or_create(name=role)[0])
-    return user
 
 
 def make_bundle(*, demo: bool = True) -> ModelBundle:

@@ -12,6 +12,8 @@ from pages.factories import make_study
 
 pytestmark = pytest.mark.django_db
 
+PASSWORD = "lumbar-screening-test-password"
+
 
 def page_urls(study_id: int, overlay_name: str) -> list[str]:
     return [
@@ -79,19 +81,21 @@ def test_sign_in_page_renders_in_japanese_by_default(db: Any) -> None:
     assert "ログイン" in response.content.decode()
 
 
-def test_sign_in_with_password_reaches_study_list(clinician_user: Any) -> None:
+def test_sign_in_with_password_reaches_study_list(clinician: Any) -> None:
+    clinician.set_password(PASSWORD)
+    clinician.save()
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     response = client.post(
         reverse("login"),
-        {"username": clinician_user.username, "password": f"pw-{clinician_user.username}-long", "next": "/studies/"},
+        {"username": clinician.username, "password": PASSWORD, "next": "/studies/"},
     )
     assert response.status_code == 302
     assert response["Location"] == "/studies/"
 
 
-def test_sign_in_with_wrong_password_shows_error(clinician_user: Any) -> None:
+def test_sign_in_with_wrong_password_shows_error(clinician: Any) -> None:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    response = client.post(reverse("login"), {"username": clinician_user.username, "password": "wrong"})
+    response = client.post(reverse("login"), {"username": clinician.username, "password": "wrong"})
     assert response.status_code == 200
     assert b"correct username and password" in response.content
 
