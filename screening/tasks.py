@@ -42,7 +42,6 @@ def retry_countdown(retries: int) -> float:
 @shared_task(
     bind=True,
     name="screening.tasks.run_screening_task",
-    queue="inference",
     acks_late=True,
     reject_on_worker_lost=True,
     max_retries=settings.OLVF_TASK_MAX_RETRIES,
@@ -180,19 +179,21 @@ class InProcessDispatcher:
             try:
                 item = self._queue.get(timeout=interval)
             except queue.Empty:
-                self._run_safely(sweep_stuck_studies.apply)
+                self._run_safely(partial(sweep_stuck_studies.apply, throw=False))
                 continue
             try:
                 if item is None:
                     return
-                self._run_safely(partial(run_screening_task.apply, args=item))
+                self._run_safely(partial(run_screening_task.apply, args=item, throw=False))
             finally:
                 self._queue.task_done()
 
     @staticmethod
     def _run_safely(call: Any) -> None:
         try:
-            call()
+            result = call()
+            if result.failed():
+                logger.error("background task failed: %r", result.result, extra={"task_id": result.id})
         except Exception:
             logger.exception("background task failed")
         finally:

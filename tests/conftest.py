@@ -20,10 +20,14 @@ PASSWORD = "correct-horse-battery-staple"
 
 @pytest.fixture(scope="session", autouse=True)
 def eager_celery() -> Iterator[None]:
-    """Run Celery tasks synchronously in the test process, raising their errors."""
+    """Run Celery tasks synchronously in the test process.
+
+    Errors are not propagated, because Celery implements a retry as a raised
+    Retry exception; tests check the stored study instead.
+    """
     previous = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
     celery_app.conf.task_always_eager = True
-    celery_app.conf.task_eager_propagates = True
+    celery_app.conf.task_eager_propagates = False
     yield
     celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
 
@@ -142,3 +146,8 @@ def phantom_dicom(tmp_path_factory: pytest.TempPathFactory) -> Path:
         folder, patients=1, seed=4242, images_per_patient=(1, 1), **PROFILES["tiny"].phantom_settings
     )
     return info.image_files[0]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # WhiteNoise warns once per client when collectstatic has not run; tests do not need collected files.
+    config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
