@@ -129,6 +129,8 @@ class ScreeningResult:
     timings_ms: dict[str, float] = field(default_factory=dict)  # stage -> milliseconds
     device: str = "cpu"
     schema_version: str = SCHEMA_VERSION
+    # How CAM regions were laid out in each crop (body box, anterior side, wall and endplate fractions).
+    cam_region_geometry: dict[str, Any] = field(default_factory=dict)
 
     @property
     def mri_recommended(self) -> bool:
@@ -183,4 +185,5 @@ class ScreeningResult:
             timings_ms=data.get("timings_ms", {}),
             device=data.get("device", "cpu"),
             schema_version=data.get("schema_version", SCHEMA_VERSION),
+            cam_region_geometry=data.get("cam_region_geometry", {}),
         )
