@@ -11,5 +11,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/", include("screening.api.urls")),
+    path("api/", include("screening.api.statistics")),
     path("", include("screening.urls")),
+    path("", include("screening.oversight_urls")),
 ]
