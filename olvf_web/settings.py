@@ -92,8 +92,8 @@ TEMPLATES = [
     },
 ]
 
-# Database: SQLite for the embedded default, PostgreSQL in production.
-DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+# Database: SQLite for the embedded default (DATABASE_URL unset or empty), PostgreSQL in production.
+DATABASE_URL = env_str("DATABASE_URL", "") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
 try:
     DATABASES = {
         "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0, minimum=0))

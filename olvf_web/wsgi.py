@@ -1,4 +1,4 @@
-"""WSGI entry point of OLVF screen (gunicorn olvf_web.wsgi)."""
+"""WSGI entry point of OLVF screen (gunicorn olvf_web.wsgi:application)."""
 
 from __future__ import annotations
 
@@ -9,3 +9,14 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "olvf_web.settings")
 
 application = get_wsgi_application()
+
+
+def _start_in_process_dispatcher() -> None:
+    """Without a broker, start the dispatcher thread now and hand it the studies a previous process left QUEUED."""
+    from screening.tasks import broker_configured, in_process_dispatcher
+
+    if not broker_configured():
+        in_process_dispatcher.start(recover=True)
+
+
+_start_in_process_dispatcher()
