@@ -34,7 +34,7 @@ class PhantomImage:
     acquisition: Acquisition
     spacing_mm: float
     vertebrae: tuple[PlacedVertebra, ...]
-    exposed: tuple[slice, slice]  # the field inside the collimator blades
+    window_region: tuple[slice, slice]  # the spine and the tissue around it: sets the display window
     distractors: dict[str, Any]
 
 
@@ -100,7 +100,8 @@ def generate_image(
     spine_width = (extent[2] - extent[0]) * pixels_per_mm
     columns = max(int(round(rows * acquisition.aspect)), int(np.ceil(spine_width * 1.25)))
     spine_height = (extent[3] - extent[1]) * pixels_per_mm
-    left = float(rng.uniform(0.1, 0.9)) * (columns - spine_width)
+    # The abdomen in front of the spine is wider than the back behind it.
+    left = float(rng.uniform(0.3, 0.6)) * (columns - spine_width)
     top = float(rng.uniform(0.25, 0.75)) * (rows - spine_height)
     pose = dataclasses.replace(
         unit_pose,
@@ -111,8 +112,7 @@ def generate_image(
     acquisition = _clear_of_spine(acquisition, vertebrae, (rows, columns), pixels_per_mm)
 
     rendered = render(anatomy, vertebrae, acquisition, (rows, columns), pixels_per_mm, rng)
-    x1, y1, x2, y2 = rendered.exposed_field
-    exposed = (slice(y1, y2), slice(x1, x2))
+    window_region = _window_region(vertebrae, rendered.exposed_field)
     values = stored_values(rendered.signal, acquisition, rng)
     return PhantomImage(
         image_id=f"{anatomy.patient_id}-{image_index + 1:02d}",
@@ -120,14 +120,14 @@ def generate_image(
         acquisition=acquisition,
         spacing_mm=1.0 / pixels_per_mm,
         vertebrae=vertebrae,
-        exposed=exposed,
+        window_region=window_region,
         distractors=rendered.distractors,
     )
 
 
 def _spine_extent(vertebrae: tuple[PlacedVertebra, ...]) -> tuple[float, float, float, float]:
     """Return the box of all bodies, widened behind them for the posterior elements."""
-    boxes = np.array([v.box() for v in vertebrae])
+    boxes = np.array([v.box for v in vertebrae])
     behind = 2.6 * max(v.half_depth for v in vertebrae)
     return (
         float(boxes[:, 0].min()),
@@ -135,6 +135,26 @@ def _spine_extent(vertebrae: tuple[PlacedVertebra, ...]) -> tuple[float, float, 
         float(boxes[:, 2].max() + behind),
         float(boxes[:, 3].max()),
     )
+
+
+def _window_region(
+    vertebrae: tuple[PlacedVertebra, ...], exposed_field: tuple[int, int, int, int]
+) -> tuple[slice, slice]:
+    """Return the spine with the tissue in front of and behind it, inside the exposed field.
+
+    A display window taken here shows the bodies the way a radiographer's
+    processing would, instead of spending the grey levels on air and on the
+    unexposed border.
+    """
+    boxes = np.array([v.box for v in vertebrae])
+    x1, y1 = boxes[:, 0].min(), boxes[:, 1].min()
+    x2, y2 = boxes[:, 2].max(), boxes[:, 3].max()
+    width = x2 - x1
+    left = max(int(x1 - 0.5 * width), exposed_field[0])
+    right = min(int(x2 + 0.8 * width), exposed_field[2])
+    top = max(int(y1), exposed_field[1])
+    bottom = min(int(y2), exposed_field[3])
+    return slice(top, bottom), slice(left, right)
 
 
 def _clear_of_spine(
@@ -145,7 +165,7 @@ def _clear_of_spine(
 ) -> Acquisition:
     """Narrow the collimation so that no blade covers a vertebral body, with 5 mm to spare."""
     rows, columns = shape
-    boxes = np.array([v.box() for v in vertebrae])
+    boxes = np.array([v.box for v in vertebrae])
     spare = 5.0 * pixels_per_mm
     left, top, right, bottom = acquisition.collimation
     left = min(left, max(boxes[:, 0].min() - spare, 0.0) / columns)
@@ -183,7 +203,7 @@ def write_phantom(
         root / "images" / phantom.image_id,
         phantom.values,
         phantom.acquisition,
-        phantom.exposed,
+        phantom.window_region,
         phantom.spacing_mm,
         identity,
         encoding,

@@ -9,6 +9,7 @@ before rotation, because every phantom faces left) and ``v`` points caudally.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -117,8 +118,9 @@ class PlacedVertebra:
             max(self.inferior) + 1.0,
         )
 
+    @cached_property
     def box(self) -> tuple[float, float, float, float]:
-        """Return the axis-aligned box [x1, y1, x2, y2] that encloses the body.
+        """Axis-aligned box [x1, y1, x2, y2] that encloses the body.
 
         The outline is sampled every quarter pixel in the local frame, so the
         box is exact to about half a pixel.

@@ -26,7 +26,7 @@ SOFT_TISSUE = 2.0
 TRABECULAR = 0.5
 CORTEX = 0.45
 POSTERIOR_ELEMENTS = 0.32
-CONDENSATION_BAND = 0.65
+CONDENSATION_BAND = 0.6
 LEAD_MARKER = 5.0
 # Log signal given to collimated (unexposed) areas: brighter than any bone.
 COLLIMATED_SIGNAL = 6.0
@@ -90,12 +90,13 @@ def _soft_tissue(
     spine_x = np.interp(y, centres_y, centres_x)
     depth = np.mean([v.half_depth for v in vertebrae])
     # The back skin lies behind the spinous processes; the abdomen reaches past the left edge.
-    skin_x = spine_x + depth + 75.0 * scale * anatomy.soft_tissue
-    trunk_centre = spine_x - 90.0 * scale
-    radius = skin_x - trunk_centre
-    t = (x[None, :] - trunk_centre[:, None]) / radius[:, None]
+    skin_x = spine_x + depth + 95.0 * scale * anatomy.soft_tissue
+    trunk_centre = (spine_x - 90.0 * scale).astype(np.float32)
+    inverse_radius = (1.0 / (skin_x - trunk_centre)).astype(np.float32)
+    t = (x[None, :] - trunk_centre[:, None]) * inverse_radius[:, None]
     thickness = np.sqrt(np.clip(1.0 - t * t, 0.0, 1.0))
-    return (SOFT_TISSUE * anatomy.soft_tissue * thickness).astype(np.float32)
+    thickness *= np.float32(SOFT_TISSUE * anatomy.soft_tissue)
+    return thickness
 
 
 def _patch(
@@ -171,8 +172,9 @@ def _condensation_band(
     """Return the band of increased density under the collapsed superior endplate."""
     width = float(rng.uniform(3.5, 6.0)) * scale
     below = v - vertebra.endplate(vertebra.superior, u)
-    # Dense at the endplate and fading over the band width, with an irregular lower edge.
-    profile = np.clip(1.0 - below / width, 0.0, 1.0) ** 0.7
+    # Even density over the upper two thirds of the band, fading to nothing at its
+    # lower edge, which the texture makes irregular.
+    profile = np.clip((width - below) / (width / 3), 0.0, 1.0)
     return body * profile * CONDENSATION_BAND * (1.0 + 0.25 * _texture(rng, u.shape, 0.8 * scale))
 
 
@@ -280,7 +282,7 @@ def _draw_tube(
     density[y1:y2, x1:x2] += (strength * chord / radius).astype(np.float32)
 
 
-def _bezier(p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, count: int = 24) -> np.ndarray:
+def _bezier(p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, count: int = 12) -> np.ndarray:
     t = np.linspace(0.0, 1.0, count)[:, None]
     return (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t**2 * p2
 
@@ -315,7 +317,7 @@ def _draw_iliac_crest(
     radius = float(rng.uniform(90, 130)) * scale
     top_y = float(rng.uniform(l4.centre[1], l5.centre[1]))
     centre = np.array([l5.centre[0] + float(rng.uniform(0, 25)) * scale, top_y + radius])
-    angles = np.linspace(-np.pi / 2 - 0.75, -np.pi / 2 + 0.6, 40)
+    angles = np.linspace(-np.pi / 2 - 0.75, -np.pi / 2 + 0.6, 16)
     arc = centre + radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
     _draw_tube(density, arc, float(rng.uniform(3.0, 4.5)) * scale, 0.3)
 
@@ -325,8 +327,13 @@ def _draw_iliac_crest(
     if x1 >= x2 or y1 >= y2:
         return
     grid_y, grid_x = np.mgrid[y1:y2, x1:x2].astype(np.float32) + 0.5
-    inside = np.hypot(grid_x - centre[0], grid_y - centre[1]) < radius
-    density[y1:y2, x1:x2] += (inside * 0.12).astype(np.float32)
+    below_crest = radius - np.hypot(grid_x - centre[0], grid_y - centre[1])
+    # The wing is densest just under the crest and fades downwards and towards the arc's ends.
+    radial = np.clip(below_crest / (0.05 * radius), 0.0, 1.0) * np.exp(-np.clip(below_crest, 0.0, None) / (0.3 * radius))
+    angle = np.arctan2(grid_y - centre[1], grid_x - centre[0])
+    middle, half_span = (angles[0] + angles[-1]) / 2, (angles[-1] - angles[0]) / 2
+    along = np.clip(1.0 - ((angle - middle) / half_span) ** 2, 0.0, 1.0)
+    density[y1:y2, x1:x2] += (0.16 * radial * along).astype(np.float32)
 
 
 def _draw_bowel_gas(

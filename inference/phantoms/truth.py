@@ -34,7 +34,7 @@ def build_truth(
         reference = vertebra.reference_height / spacing
         loss = 1.0 - min(heights) / reference
         levels[placed.level] = {
-            "box": [_round(c) for c in placed.box()],
+            "box": [_round(c) for c in placed.box],
             "corners": {name: [_round(x), _round(y)] for name, (x, y) in placed.corners().items()},
             "heights": {
                 "anterior": _round(heights[0]),

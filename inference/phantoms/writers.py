@@ -103,16 +103,16 @@ def stored_values(signal: np.ndarray, acquisition: Acquisition, rng: np.random.G
     return values.astype(np.uint16)
 
 
-def _window(values: np.ndarray, exposed: tuple[slice, slice]) -> tuple[float, float]:
-    """Return a window (centre, width) that covers the exposed field from the 1st to the 99.5th percentile."""
-    low, high = np.percentile(values[exposed], [1.0, 99.5])
+def _window(values: np.ndarray, region: tuple[slice, slice]) -> tuple[float, float]:
+    """Return a window (centre, width) from the 1st to the 99.5th percentile of ``region``."""
+    low, high = np.percentile(values[region], [1.0, 99.5])
     width = max(float(high - low), 2.0)
     return float(low + width / 2), width
 
 
-def _display8(values: np.ndarray, acquisition: Acquisition, exposed: tuple[slice, slice]) -> np.ndarray:
-    """Return the 8-bit image with bone bright, windowed on the exposed field."""
-    centre, width = _window(values, exposed)
+def _display8(values: np.ndarray, acquisition: Acquisition, region: tuple[slice, slice]) -> np.ndarray:
+    """Return the 8-bit image with bone bright, windowed on ``region``."""
+    centre, width = _window(values, region)
     scaled = np.clip((values.astype(np.float32) - (centre - width / 2)) / width, 0.0, 1.0)
     if acquisition.photometric == "MONOCHROME1":
         scaled = 1.0 - scaled
@@ -123,7 +123,7 @@ def write_image(
     path_stem: Path,
     values: np.ndarray,
     acquisition: Acquisition,
-    exposed: tuple[slice, slice],
+    window_region: tuple[slice, slice],
     spacing_mm: float,
     identity: DicomIdentity,
     encoding: str,
@@ -131,7 +131,7 @@ def write_image(
     """Write ``values`` in the acquisition's file format; return where and how."""
     if acquisition.file_format == "dicom":
         return _write_dicom(
-            path_stem.with_suffix(".dcm"), values, acquisition, exposed, spacing_mm, identity, encoding
+            path_stem.with_suffix(".dcm"), values, acquisition, window_region, spacing_mm, identity, encoding
         )
     if acquisition.file_format == "png":
         # Half of the PNGs keep 16 bits (bone bright, unwindowed), the rest are 8-bit displays.
@@ -143,10 +143,10 @@ def write_image(
             Image.fromarray(scaled).save(path, optimize=False)
             return WrittenImage(path, "png", "png16", "MONOCHROME2", 16, None)
         path = path_stem.with_suffix(".png")
-        Image.fromarray(_display8(values, acquisition, exposed)).save(path)
+        Image.fromarray(_display8(values, acquisition, window_region)).save(path)
         return WrittenImage(path, "png", "png8", "MONOCHROME2", 8, None)
     path = path_stem.with_suffix(".jpg")
-    Image.fromarray(_display8(values, acquisition, exposed)).save(path, quality=92)
+    Image.fromarray(_display8(values, acquisition, window_region)).save(path, quality=92)
     return WrittenImage(path, "jpeg", "jpeg", "MONOCHROME2", 8, None)
 
 
@@ -205,7 +205,7 @@ def _write_dicom(
     path: Path,
     values: np.ndarray,
     acquisition: Acquisition,
-    exposed: tuple[slice, slice],
+    window_region: tuple[slice, slice],
     spacing_mm: float,
     identity: DicomIdentity,
     encoding: str,
@@ -213,7 +213,7 @@ def _write_dicom(
     ds = _dicom_dataset(values, acquisition, spacing_mm, identity)
     window = None
     if acquisition.window_in_header:
-        window = _window(values, exposed)
+        window = _window(values, window_region)
         ds.WindowCenter = round(window[0], 1)
         ds.WindowWidth = round(window[1], 1)
     transfer_syntax = DICOM_ENCODINGS[encoding]
