@@ -341,17 +341,17 @@ def spacing_at_detector() -> ImagingWarning:
 def spacing_malformed(attribute: str, raw_value: str) -> ImagingWarning:
     return ImagingWarning(
         code="spacing_malformed",
-        message_en=f"The header value {attribute} is invalid ({raw_value!r}) and was ignored.",
-        message_ja=f"ヘッダーの {attribute} の値が不正（{raw_value!r}）のため、使用しませんでした。",
+        message_en=f'The header value {attribute} is invalid ("{raw_value}") and was ignored.',
+        message_ja=f"ヘッダーの {attribute} の値が不正（「{raw_value}」）のため、使用しませんでした。",
     )
 
 
 def window_invalid(raw_center: str, raw_width: str) -> ImagingWarning:
     return ImagingWarning(
         code="window_invalid",
-        message_en=f"The header window (center {raw_center!r}, width {raw_width!r}) is invalid, so the "
+        message_en=f'The header window (center "{raw_center}", width "{raw_width}") is invalid, so the '
         "display window was computed from the pixel values instead.",
-        message_ja=f"ヘッダーのウィンドウ（センター {raw_center!r}、幅 {raw_width!r}）が不正なため、"
+        message_ja=f"ヘッダーのウィンドウ（センター「{raw_center}」、幅「{raw_width}」）が不正なため、"
         "画素値から表示ウィンドウを求めました。",
     )
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pydicom
 import pytest
-from pydicom.pixels import apply_modality_lut, apply_voi
+from pydicom.pixels import apply_modality_lut, apply_voi, get_decoder
 
 from inference.errors import DamagedImageError, NotAnImageError, UnsupportedImageError
 from inference.imaging import load
@@ -284,3 +284,23 @@ def test_truncated_pixel_data_is_damaged(testdata: Testdata) -> None:
 def test_truncated_jpeg2000_file_is_damaged(testdata: Testdata) -> None:
     with pytest.raises(DamagedImageError):
         load(testdata("emri_small_jpeg_2k_lossless_too_short.dcm"))
+
+
+@pytest.mark.parametrize("name", ["RG3_J2KR.dcm", "emri_small_jpeg_ls_lossless.dcm"])
+def test_gdcm_decodes_when_pylibjpeg_fails(
+    name: str, testdata: Testdata, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = 2 if name.startswith("emri") else None
+    path = testdata(name)
+    reference = load(path, frame=frame)
+    decoder = get_decoder(pydicom.dcmread(path, stop_before_pixels=True).file_meta.TransferSyntaxUID)
+
+    def failing_plugin(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("simulated pylibjpeg failure")
+
+    monkeypatch.setitem(decoder._available, "pylibjpeg", failing_plugin)
+
+    radiograph = load(path, frame=frame)
+
+    assert radiograph.provenance.decoder == "gdcm"
+    np.testing.assert_array_equal(radiograph.pixels, reference.pixels)
