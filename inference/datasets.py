@@ -1,6 +1,6 @@
 """Labelled folders of radiographs (phantoms or a clinic's own data) and the split by patient.
 
-A labelled folder holds ``images/<image_id>.<dcm|png|jpg|jpeg>`` and
+A labelled folder contains ``images/<image_id>.<dcm|png|jpg|jpeg>`` and
 ``labels/<image_id>.json``; docs/data-format.md documents the JSON. Loading
 checks every label and raises ``LabelledDataError`` naming the file and the
 problem. Images are not decoded here: training reads them through
@@ -416,14 +416,14 @@ def _allocate(total: int, fractions: np.ndarray, carry: np.ndarray) -> tuple[lis
     The left-over rounding is added to the next group, so that over all groups
     the totals follow ``fractions`` as closely as whole patients allow.
     """
-    wanted = fractions * total + carry
-    counts = np.clip(np.floor(wanted + 1e-9), 0, None).astype(int)
+    target = fractions * total + carry
+    counts = np.clip(np.floor(target + 1e-9), 0, None).astype(int)
     while counts.sum() > total:
-        excess = np.where(counts > 0, counts - wanted, -np.inf)
+        excess = np.where(counts > 0, counts - target, -np.inf)
         counts[int(np.argmax(excess))] -= 1
     while counts.sum() < total:
-        counts[int(np.argmax(wanted - counts))] += 1
-    return [int(c) for c in counts], wanted - counts
+        counts[int(np.argmax(target - counts))] += 1
+    return [int(c) for c in counts], target - counts
 
 
 def _fill_empty_sides(sides: list[list[str]], fractions: Sequence[float]) -> None:

@@ -48,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out", type=Path, required=True, help="output folder; images/ and labels/ are created in it"
     )
+
     parser.add_argument("--patients", type=int, required=True, help="number of phantom patients")
     parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same files")
     parser.add_argument(
@@ -80,6 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="image height in pixels (default: drawn from 896 to 1280)",
     )
+
     parser.add_argument(
         "--export-yolo", action="store_true", help="also write a YOLO detection dataset under OUT/yolo"
     )
@@ -93,6 +95,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--split-seed", type=int, default=0, help="seed of the split by patient used by the exports"
     )
+
     parser.set_defaults(func=run)
 
 

@@ -26,8 +26,8 @@ _DEPTH_RATIO = {"T12": 1.2, "L1": 1.3, "L2": 1.35, "L3": 1.42, "L4": 1.48, "L5":
 # wedged by nature, L5 is taller in front.
 _NORMAL_ANTERIOR_RATIO = {"T12": 0.93, "L1": 0.96, "L2": 0.99, "L3": 1.0, "L4": 1.02, "L5": 1.1, "S1": 1.08}
 
-# Genant semi-quantitative grading by height loss: 0 under 20 %, 1 from 20 to
-# 25 %, 2 from 25 to 40 %, 3 over 40 % (Genant et al., J Bone Miner Res 1993).
+# Genant's semi-quantitative grading by height loss: 0 under 20 %, 1 from 20 to
+# 25 %, 2 from 25 to 40 %, 3 over 40 %.
 GENANT_LOWER_BOUNDS: tuple[float, float, float] = (0.20, 0.25, 0.40)
 
 # Height loss drawn for each grade; kept off the boundaries so that rounding of
@@ -51,8 +51,8 @@ class VertebraAnatomy:
     """One vertebral body of a phantom patient, in millimetres.
 
     ``heights`` are the anterior, middle and posterior heights after any
-    fracture; ``reference_height`` is the posterior height before it, which
-    the height loss and the Genant grade are measured against.
+    fracture. ``reference_height`` is the posterior height before it: the
+    height loss and the Genant grade are measured against it.
     """
 
     level: str
@@ -214,7 +214,7 @@ def _sample_signs(
     """Return the radiographic signs drawn on a fractured body.
 
     Fresh: anterior cortical buckling or a step, and often a band of increased
-    density under the collapsed endplate; a fresh fracture with little
+    density under the collapsed endplate. A fresh fracture with little
     deformity always shows the band and the buckling, so that a crop still
     carries a visible sign. Old: smooth, well-corticated margins.
     """

@@ -1,6 +1,6 @@
 """Placement of a phantom spine in an image: vertebral outlines, corner points and boxes.
 
-Coordinates are image pixels with x to the right and y downwards; pixel
+Coordinates are image pixels with x to the right and y downwards. Pixel
 (column i, row j) covers [i, i+1) x [j, j+1), so its centre is (i + 0.5, j + 0.5).
 Each vertebral body has a local frame: ``u`` points posteriorly (to the right
 before rotation, because every phantom faces left) and ``v`` points caudally.
@@ -134,7 +134,7 @@ class PlacedVertebra:
 
 @dataclass(frozen=True)
 class SpinePose:
-    """How the spine lies in one image: scale, position, lordosis and rotation."""
+    """Pose of the spine in one image: scale, position, lordosis and rotation."""
 
     pixels_per_mm: float
     origin: tuple[float, float]  # image pixels of the top of T12 on the spinal axis

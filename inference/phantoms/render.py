@@ -20,8 +20,8 @@ from inference.phantoms.anatomy import PatientAnatomy, VertebraAnatomy
 from inference.phantoms.geometry import PlacedVertebra
 
 # Projected attenuation (dimensionless, mu times path length) of each structure.
-# Chosen so that a lumbar body stands out of about 2 units of soft tissue the
-# way it does on a lateral film.
+# Chosen so that a lumbar body shows against about 2 units of soft tissue with
+# roughly the contrast of a lateral film.
 SOFT_TISSUE = 2.0
 TRABECULAR = 0.5
 CORTEX = 0.45
@@ -329,7 +329,9 @@ def _draw_iliac_crest(
     grid_y, grid_x = np.mgrid[y1:y2, x1:x2].astype(np.float32) + 0.5
     below_crest = radius - np.hypot(grid_x - centre[0], grid_y - centre[1])
     # The wing is densest just under the crest and fades downwards and towards the arc's ends.
-    radial = np.clip(below_crest / (0.05 * radius), 0.0, 1.0) * np.exp(-np.clip(below_crest, 0.0, None) / (0.3 * radius))
+    radial = np.clip(below_crest / (0.05 * radius), 0.0, 1.0) * np.exp(
+        -np.clip(below_crest, 0.0, None) / (0.3 * radius)
+    )
     angle = np.arctan2(grid_y - centre[1], grid_x - centre[0])
     middle, half_span = (angles[0] + angles[-1]) / 2, (angles[-1] - angles[0]) / 2
     along = np.clip(1.0 - ((angle - middle) / half_span) ** 2, 0.0, 1.0)

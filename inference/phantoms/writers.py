@@ -29,9 +29,9 @@ CR_IMAGE_STORAGE = UID("1.2.840.10008.5.1.4.1.1.1")
 DX_IMAGE_STORAGE_FOR_PRESENTATION = UID("1.2.840.10008.5.1.4.1.1.1.1")
 
 # DICOM encodings by name. pydicom 3.0 encodes RLE Lossless natively and JPEG
-# 2000 with pylibjpeg-openjpeg; it has no encoder for JPEG Lossless and needs
-# the separate pyjpegls package for JPEG-LS, so those two are transcoded with
-# GDCM (python-gdcm) when it is installed.
+# 2000 with pylibjpeg-openjpeg. It has no encoder for JPEG Lossless and needs the
+# separate pyjpegls package for JPEG-LS, so those two are transcoded with GDCM
+# (python-gdcm) when it is installed.
 DICOM_ENCODINGS: dict[str, UID] = {
     "explicit_vr_little_endian": ExplicitVRLittleEndian,
     "implicit_vr_little_endian": ImplicitVRLittleEndian,
@@ -45,7 +45,7 @@ _GDCM_ENCODINGS = ("jpeg_lossless_sv1", "jpegls_lossless")
 
 @dataclass(frozen=True)
 class WrittenImage:
-    """Where and how one phantom image was written."""
+    """Location and encoding of one written phantom image."""
 
     path: Path
     file_format: str

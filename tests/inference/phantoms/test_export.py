@@ -35,9 +35,10 @@ def test_yolo_export_writes_one_label_line_per_level(exported: tuple[Path, Path,
     yaml_path, _, splits = exported
     root = yaml_path.parent
     text = yaml_path.read_text(encoding="utf-8")
-    assert (
-        "train: images/train" in text and "val: images/val" in text and "0: T12" in text and "6: S1" in text
-    )
+    assert "train: images/train" in text
+    assert "val: images/val" in text
+    assert "0: T12" in text
+    assert "6: S1" in text
     for split, folder in (("train", "train"), ("validation", "val"), ("test", "test")):
         for image in splits[split]:
             lines = (root / "labels" / folder / f"{image.image_id}.txt").read_text(encoding="utf-8").split()
@@ -76,6 +77,7 @@ def test_crops_cover_every_lumbar_vertebra(
         split, relative, _, _, level, vertebra_class, _ = row.split(",")
         crop = np.asarray(Image.open(index_path.parent / relative))
         assert crop.shape == (96, 96)
-        assert relative.startswith(f"{split}/{vertebra_class}/") and relative.endswith(f"_{level}.png")
+        assert relative.startswith(f"{split}/{vertebra_class}/")
+        assert relative.endswith(f"_{level}.png")
         # The body sits in the middle of the crop and is brighter than its corners.
         assert crop[36:60, 36:60].mean() > crop[:12, :12].mean()

@@ -68,7 +68,8 @@ def test_boxes_enclose_corners_and_stay_in_image(phantom_folder: DatasetInfo) ->
             assert 0 <= x1 < x2 <= columns
             assert 0 <= y1 < y2 <= rows
             for x, y in level["corners"].values():
-                assert x1 - 1 <= x <= x2 + 1 and y1 - 1 <= y <= y2 + 1
+                assert x1 - 1 <= x <= x2 + 1
+                assert y1 - 1 <= y <= y2 + 1
             centre = (y1 + y2) / 2
             assert centre > previous_centre
             previous_centre = centre
@@ -82,7 +83,7 @@ def test_boxes_enclose_drawn_bodies() -> None:
         image = generate_image(anatomy, seed=5, patient_index=0, image_index=image_index, image_size=640)
         signal = _signal(image)
         for vertebra in image.vertebrae:
-            x1, y1, x2, y2 = vertebra.box()
+            x1, y1, x2, y2 = vertebra.box
             width, height = x2 - x1, y2 - y1
             inner = signal[
                 int(y1 + 0.3 * height) : int(y2 - 0.3 * height), int(x1 + 0.3 * width) : int(x2 - 0.3 * width)
@@ -99,7 +100,7 @@ def test_box_is_tight_around_body_mask() -> None:
     anatomy = generate_patient(3, 1)
     image = generate_image(anatomy, seed=3, patient_index=1, image_index=0, image_size=640)
     for vertebra in image.vertebrae:
-        x1, y1, x2, y2 = vertebra.box()
+        x1, y1, x2, y2 = vertebra.box
         rows, columns = np.mgrid[int(y1) - 3 : int(y2) + 4, int(x1) - 3 : int(x2) + 4] + 0.5
         u, v = vertebra.to_local(columns, rows)
         inside = vertebra.depth_inside(u, v) >= 0
