@@ -8,6 +8,7 @@ Nothing here downloads weights.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,6 +17,7 @@ from torch import nn
 from torchvision import models as tv_models
 
 from inference.bundle import SUPPORTED_ARCHITECTURES, ClassifierSpec
+from inference.errors import BundleError
 
 ARCHITECTURES: tuple[str, ...] = SUPPORTED_ARCHITECTURES
 
@@ -66,11 +68,20 @@ def load_classifier(path: str, spec: ClassifierSpec, *, num_classes: int, device
     """Build ``spec.architecture``, load its state dict from ``path`` and return it in ``eval()`` mode.
 
     The file is read with ``weights_only=True``, so it cannot run code. Raises
-    RuntimeError when the state dict does not fit the architecture.
+    BundleError when the file is not a state dict that fits the architecture.
     """
     model = build_classifier(spec.architecture, num_classes=num_classes)
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    model.load_state_dict(state, strict=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state, strict=True)
+    except (RuntimeError, pickle.UnpicklingError, TypeError, AttributeError) as error:
+        raise BundleError(
+            f"The weight file {spec.file} does not fit {spec.architecture} with {num_classes} classes. "
+            "Rebuild the bundle.",
+            f"重みファイル {spec.file} が {spec.architecture} ({num_classes} クラス) と一致しません。"
+            "バンドルを再作成してください。",
+            detail=str(error)[:2000],
+        ) from error
     model.to(device)
     model.eval()
     for parameter in model.parameters():

@@ -9,9 +9,9 @@ image. All inputs are uint8 grayscale with bone bright; maps are float in 0..1.
 from __future__ import annotations
 
 import functools
+import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +52,11 @@ class LabelledBox:
 
 @functools.cache
 def _font_path() -> str:
-    return str(resources.files("japanize_matplotlib") / "fonts" / "ipaexg.ttf")
+    # Locate the package without importing it: importing japanize_matplotlib reconfigures matplotlib.
+    spec = importlib.util.find_spec("japanize_matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("japanize-matplotlib is not installed; it provides the IPAexGothic font for overlays")
+    return str(Path(spec.submodule_search_locations[0]) / "fonts" / "ipaexg.ttf")
 
 
 @functools.cache

@@ -37,6 +37,7 @@ from inference.bundle import BundleManifest, ClassifierSpec, bundle_info, verify
 from inference.classification import load_classifier, to_tensor_batch
 from inference.crops import CropWindow, crop_square, crop_window
 from inference.detection import DetectionOutcome, Detector, resolve_device
+from inference.errors import ImagingError
 from inference.gradcam import FeatureRecorder, classifier_weight, ensemble_map, gradcam_maps, paste_into_image
 from inference.imaging.types import ImagingWarning, Radiograph
 from inference.overlays import LabelledBox, save_crop, save_crop_overlay, save_full_image_cam, save_overview
@@ -193,6 +194,25 @@ def screen(radiograph: Radiograph, models: LoadedModels, *, overlay_dir: Path | 
         outcome,
         overview,
         output.full_image_cam_overlays,
+    )
+
+
+def unreadable_result(path: str | Path, error: ImagingError, models: LoadedModels) -> ScreeningResult:
+    """Return the not-assessable result, with reason ``unreadable``, of a file ``inference.imaging.load`` rejected.
+
+    ``imaging`` holds the file path and the imaging error (code, messages, detail).
+    """
+    reason = Message("unreadable", error.message_en, error.message_ja)
+    warnings = [DEMO_WARNING] if models.manifest.demo else []
+    return ScreeningResult(
+        status="not_assessable",
+        findings=(),
+        not_assessable_reasons=(reason,),
+        warnings=tuple(warnings),
+        bundle=models.bundle_info,
+        imaging={"source_path": str(path), "error": error.to_dict()},
+        device=models.device,
+        cam_region_geometry=dict(REGION_GEOMETRY),
     )
 
 
