@@ -255,6 +255,8 @@ def generate_dataset(
     bad_formats = sorted(set(formats) - set(FILE_FORMATS))
     if bad_formats or not formats:
         raise ValueError(f"formats {list(formats)} are not valid; choose from {list(FILE_FORMATS)}")
+    if patients < 1:
+        raise ValueError(f"patients must be at least 1, got {patients}")
     low, high = images_per_patient
     if not 1 <= low <= high:
         raise ValueError(f"images per patient {images_per_patient} must satisfy 1 <= low <= high")
