@@ -97,9 +97,9 @@ PROFILES: dict[str, DemoProfile] = {
         images_per_patient=(1, 2),
         validation_share=0.25,
         detector=DetectorTrainingConfig(
-            model_yaml=PICO_YOLO_YAML, image_size=256, epochs=30, batch=8, patience=30
+            model_yaml=PICO_YOLO_YAML, image_size=160, epochs=100, batch=8, patience=100
         ),
-        classifier=ClassifierTrainingConfig(input_size=64, epochs=2, batch_size=32, patience=2),
+        classifier=ClassifierTrainingConfig(input_size=64, epochs=1, batch_size=32, patience=1),
         bootstrap_resamples=100,
     ),
     "full": DemoProfile(

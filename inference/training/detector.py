@@ -56,7 +56,7 @@ class DetectorTrainingConfig:
     patience: int = 10
     seed: int = 0
     workers: int = 2
-    learning_rate: float = 0.002
+    learning_rate: float = 0.005
     degrees: float = 5.0
     translate: float = 0.1
     scale: float = 0.3
@@ -177,6 +177,9 @@ def _train_arguments(data_yaml: Path, out_dir: Path, config: DetectorTrainingCon
         "cache": "ram",
         "optimizer": "AdamW",
         "lr0": config.learning_rate,
+        # Step the optimiser after every batch: ultralytics otherwise accumulates gradients up to 64
+        # images, which leaves a small from-scratch run with too few steps to learn anything.
+        "nbs": config.batch,
         "warmup_epochs": 1.0,
         "cos_lr": True,
         # Grayscale films: no hue or saturation change; brightness only.
