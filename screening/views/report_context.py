@@ -71,7 +71,7 @@ def build_report_context(study: Study) -> dict[str, Any]:
         "image_width": width,
         "image_height": height,
         "label_font_size": max(12, round(width / 40)),
-        "warnings": _warnings(radiograph, run),
+        "warnings": _warnings(radiograph, run, exclude_codes=_reason_codes(run)),
         "failure_message": study.failure_message(get_language() or "ja") if study.status == Study.Status.FAILED else "",
         "provenance_rows": _provenance_rows(radiograph) if radiograph else [],
         "header_rows": _header_rows(radiograph) if radiograph else [],
@@ -199,13 +199,20 @@ def _image_layers(study: Study, run: AnalysisRun | None) -> list[dict[str, str]]
     return layers
 
 
-def _warnings(radiograph: Any, run: AnalysisRun | None) -> list[dict[str, Any]]:
-    """Return the imaging and run warnings once each: the run repeats the imaging warnings it saw."""
+def _reason_codes(run: AnalysisRun | None) -> set[str]:
+    return {str(reason.get("code")) for reason in (run.not_assessable_reasons if run else [])}
+
+
+def _warnings(radiograph: Any, run: AnalysisRun | None, *, exclude_codes: set[str]) -> list[dict[str, Any]]:
+    """Return the imaging and run warnings once each, leaving out those the banner already gives as reasons.
+
+    The run repeats the imaging warnings it saw, so duplicates are dropped by code and text.
+    """
     seen: set[str] = set()
     warnings: list[dict[str, Any]] = []
     for warning in [*(radiograph.warnings if radiograph else []), *(run.warnings if run else [])]:
         key = f"{warning.get('code')}|{warning.get('message_en')}"
-        if key not in seen:
+        if key not in seen and warning.get("code") not in exclude_codes:
             seen.add(key)
             warnings.append(warning)
     return warnings

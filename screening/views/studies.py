@@ -28,6 +28,8 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect(f"{reverse('login')}?next={request.path}")
     if roles.can_screen(request.user):
         return redirect("screening:study_list")
+    if roles.can_view_statistics(request.user):
+        return redirect("oversight:statistics")
     return render(request, "screening/home.html")
 
 

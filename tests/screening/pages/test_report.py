@@ -57,7 +57,7 @@ def test_report_colours_level_boxes_by_class(clinician_page_client: Client) -> N
 
 def test_report_table_lists_each_model_and_ensemble(clinician_page_client: Client) -> None:
     html = report_html(clinician_page_client, make_study())
-    assert html.count('<tr data-level="L') == 5
+    assert len(re.findall(r'<tr data-level="L\d" class="class-', html)) == 5
     for label in ["ResNet-50", "DenseNet-161", "ResNeXt-50 (32x4d)", "Ensemble"]:
         assert label in html
     assert "80.0 %" in html
