@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import (
     UID,
@@ -220,6 +221,14 @@ def _write_dicom(
     if encoding in _GDCM_ENCODINGS:
         ds.save_as(path, enforce_file_format=True)
         _transcode_with_gdcm(path, transfer_syntax)
+        # GDCM adds attributes of its own (an ImagerPixelSpacing of [1, 1], rescale
+        # values, its AE title), so only its encoded pixel data is kept.
+        encoded = dcmread(path)
+        ds.file_meta.TransferSyntaxUID = transfer_syntax
+        ds.PixelData = encoded.PixelData
+        ds["PixelData"].VR = "OB"
+        ds["PixelData"].is_undefined_length = True
+        ds.save_as(path, enforce_file_format=True)
     else:
         if transfer_syntax == ImplicitVRLittleEndian:
             ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian

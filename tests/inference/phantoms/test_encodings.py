@@ -53,7 +53,7 @@ def test_every_writable_encoding_is_offered() -> None:
 
 @pytest.mark.parametrize("encoding", available_dicom_encodings())
 def test_dicom_encoding_reads_back_losslessly(tmp_path: Path, encoding: str) -> None:
-    path, truth = _write(tmp_path, encoding, bits_stored=12)
+    path, truth = _write(tmp_path, encoding, bits_stored=12, spacing_tag="PixelSpacing")
     radiograph = load(path)
     dataset = pydicom.dcmread(path)
     expected = generate_image(
@@ -62,9 +62,12 @@ def test_dicom_encoding_reads_back_losslessly(tmp_path: Path, encoding: str) -> 
         patient_index=0,
         image_index=0,
         image_size=384,
-        acquisition_overrides={"file_format": "dicom", "bits_stored": 12},
+        acquisition_overrides={"file_format": "dicom", "bits_stored": 12, "spacing_tag": "PixelSpacing"},
     ).values
     assert radiograph.provenance.transfer_syntax_uid == str(DICOM_ENCODINGS[encoding])
+    # GDCM adds an ImagerPixelSpacing of [1, 1] unless the writer drops its header.
+    assert "ImagerPixelSpacing" not in dataset
+    assert "PixelSpacing" in dataset
     assert np.array_equal(dataset.pixel_array, expected)
     assert radiograph.shape == (truth["image"]["rows"], truth["image"]["columns"])
     assert radiograph.header.body_part_examined == "LSPINE"
