@@ -131,11 +131,11 @@ def main() -> int:
         f"{name} {importlib.metadata.version(name)}" for name in ("numpy", "pydicom", "pylibjpeg-openjpeg")
     )
     lines = [
-        f"{COLUMNS} x {ROWS} pixels (columns x rows), {BITS_STORED} of 16 bits, MONOCHROME2; "
+        f"- {COLUMNS} x {ROWS} pixels (columns x rows), {BITS_STORED} of 16 bits, MONOCHROME2; "
         f"{args.repeats} timed runs per file after one warm-up; {pinning}.",
-        f"CPU: {cpu_model()}, {os.cpu_count()} logical cores on the machine; Python {platform.python_version()}, "
+        f"- CPU: {cpu_model()}, {os.cpu_count()} logical cores on the machine; Python {platform.python_version()}, "
         f"{versions}.",
-        f"Load average after the runs (1, 5, 15 min): {load_average}.",
+        f"- Load average after the runs (1, 5, 15 min): {load_average}.",
         "",
         "| file | size (MB) | median (s) | fastest (s) |",
         "|---|---:|---:|---:|",

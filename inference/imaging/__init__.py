@@ -2,7 +2,7 @@
 upright grayscale image with bone bright, plus how it was read.
 
 Training, screening and every overlay shown to people use ``load``, so a
-model never sees pixels prepared differently from its training data.
+model never receives pixels prepared differently from its training data.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_color_lut, convert_color_space, get_decoder
+from pydicom.pixels.decoders.base import Decoder
 from pydicom.uid import (
     JPEG2000,
     UID,
@@ -83,7 +84,7 @@ COLOUR_INTERPRETATIONS = frozenset(
 )
 
 # Encapsulated syntaxes whose every frame ends with the FFD9 marker (JPEG EOI,
-# JPEG-LS EOI, JPEG 2000 EOC); a missing marker means the file was cut short.
+# JPEG-LS EOI, JPEG 2000 EOC). A missing marker means the file was cut short.
 _SYNTAXES_ENDING_WITH_FFD9 = (
     "1.2.840.10008.1.2.4.5",
     "1.2.840.10008.1.2.4.8",
@@ -305,7 +306,7 @@ def _choose_frame(number_of_frames: int, frame: int | None) -> tuple[int, str]:
     return frame, f"frame {frame} of {number_of_frames}, chosen by the caller"
 
 
-def _check_decodable(transfer_syntax: UID):  # type: ignore[no-untyped-def]
+def _check_decodable(transfer_syntax: UID) -> Decoder:
     if not transfer_syntax.is_transfer_syntax:
         raise messages.unknown_transfer_syntax(str(transfer_syntax))
     try:
@@ -315,7 +316,7 @@ def _check_decodable(transfer_syntax: UID):  # type: ignore[no-untyped-def]
             transfer_syntax.name, str(transfer_syntax), str(error)
         ) from error
     if not decoder.is_available:
-        reason = "; ".join(f"{name}: {', '.join(missing)}" for name, missing in decoder.missing_dependencies)
+        reason = "; ".join(decoder.missing_dependencies)
         raise messages.transfer_syntax_not_decodable(transfer_syntax.name, str(transfer_syntax), reason)
     return decoder
 
@@ -380,22 +381,23 @@ def _check_fragments_complete(value: bytes, transfer_syntax: UID) -> None:
 
 def _decode(
     ds: Dataset,
-    decoder,
+    decoder: Decoder,
     transfer_syntax: UID,
-    geometry: ImageGeometry,  # type: ignore[no-untyped-def]
+    geometry: ImageGeometry,
     frame_index: int,
 ) -> tuple[np.ndarray, str, str]:
     """Decode one frame; return the stored values, the plugin used and the photometric interpretation."""
     if not transfer_syntax.is_encapsulated:
-        options: dict[str, int] = {}
+        # Unsigned gray values are decoded with every allocated bit, so that values above Bits
+        # Stored are found and clipped instead of pydicom's silent masking of the high bits.
+        # Signed values keep pydicom's sign extension from the high bit, because many files
+        # leave the bits above it zero instead of repeating the sign.
+        bits_to_decode = geometry.bits_stored
         if geometry.samples_per_pixel == 1 and not geometry.signed:
-            # Decode every allocated bit so that unsigned values above Bits Stored are seen and
-            # clipped, instead of pydicom's silent masking of the high bits. Signed values keep
-            # pydicom's sign extension from the high bit, because many files leave the bits above
-            # it zero instead of repeating the sign.
-            options["bits_stored"] = geometry.bits_allocated
+            bits_to_decode = geometry.bits_allocated
         try:
-            array, meta = decoder.as_array(ds, index=frame_index, **options)
+            # pydicom 3.0 annotates **kwargs as DecodeOptions without Unpack, so mypy rejects any option.
+            array, meta = decoder.as_array(ds, index=frame_index, bits_stored=bits_to_decode)  # type: ignore[arg-type]
         except _DECODE_ERRORS as error:
             raise messages.decoding_failed(
                 "dicom", transfer_syntax.name, f"{type(error).__name__}: {error}"

@@ -41,8 +41,8 @@ LUMBAR_BODY_PARTS = frozenset(
 # older RG (radiographic imaging) and retired DR codes.
 PROJECTION_MODALITIES = frozenset({"CR", "DX", "RG", "DR"})
 
-# Modalities that say nothing about how the image was made (Secondary Capture
-# objects often carry OT); they are accepted without a blocking warning.
+# Modalities that do not name how the image was made, such as the OT that
+# Secondary Capture objects often carry. They pass without a blocking warning.
 UNSPECIFIED_MODALITIES = frozenset({"OT", "SC"})
 
 # Secondary Capture Image Storage and the four multi-frame Secondary Capture classes.

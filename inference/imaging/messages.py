@@ -1,7 +1,7 @@
 """English and Japanese texts of every imaging error and warning.
 
-Each function builds one typed error or warning. Messages say what is wrong
-with the file and what the user should do. Technical detail for logs goes to
+Each function builds one typed error or warning. Every message states what
+is wrong with the file and what the user should do next. Technical detail for logs goes to
 ``detail`` and is never the only explanation.
 """
 
@@ -94,7 +94,7 @@ def truncated_file(file_type: str, reason: str) -> DamagedImageError:
 
 def pixel_data_too_short(expected: int, actual: int) -> DamagedImageError:
     return DamagedImageError(
-        f"The DICOM pixel data is shorter than the header says ({actual:,} of {expected:,} bytes), "
+        f"The DICOM pixel data is shorter than the header declares ({actual:,} of {expected:,} bytes), "
         f"so the file is incomplete. {_EXPORT_AGAIN_EN}",
         f"DICOM の画素データがヘッダーの記載より短く（{expected:,} バイト中 {actual:,} バイト）、"
         f"ファイルが不完全です。{_EXPORT_AGAIN_JA}",
@@ -272,12 +272,12 @@ def uniform_image() -> ImagingWarning:
     )
 
 
-def lossy_compression(how: str) -> ImagingWarning:
+def lossy_compression(method: str) -> ImagingWarning:
     return ImagingWarning(
         code="lossy_compression",
-        message_en=f"The image was stored with lossy compression ({how}). Fine fracture signs may be "
+        message_en=f"The image was stored with lossy compression ({method}). Fine fracture signs may be "
         "degraded; prefer an uncompressed or losslessly compressed export.",
-        message_ja=f"この画像は非可逆圧縮（{how}）で保存されています。微細な骨折所見が劣化している可能性があります。"
+        message_ja=f"この画像は非可逆圧縮（{method}）で保存されています。微細な骨折所見が劣化している可能性があります。"
         "非圧縮または可逆圧縮での書き出しを推奨します。",
     )
 

@@ -2,7 +2,7 @@
 
 Rules, in order:
 
-1. Pixel Spacing (0028,0030) when it holds two valid values.
+1. Pixel Spacing (0028,0030) when it contains two valid values.
 2. Else Imager Pixel Spacing (0018,1164), which is measured at the detector.
    It is divided by Estimated Radiographic Magnification Factor (0018,1114)
    when that factor is valid, and otherwise used as is with a warning.
@@ -24,8 +24,8 @@ from inference.imaging import messages
 from inference.imaging.header import decimal_values, parse_decimals, raw_text
 from inference.imaging.types import ImagingWarning, PixelSpacing
 
-# Projection radiographs have pixels of about 0.1 to 0.2 mm and scanned film
-# seldom exceeds 1 mm; a value above 10 mm is a wrong unit or a wrong field.
+# Projection radiographs have pixels of about 0.1 to 0.2 mm, and scanned film
+# seldom exceeds 1 mm. A value above 10 mm is a wrong unit or a wrong field.
 MAX_SPACING_MM = 10.0
 
 # Geometric magnification of a projection radiograph is at least 1; a factor

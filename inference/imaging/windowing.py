@@ -22,7 +22,7 @@ WindowFunction = Literal["LINEAR", "LINEAR_EXACT", "SIGMOID"]
 PERCENTILE_LOW = 1.0
 PERCENTILE_HIGH = 99.0
 
-# Percentiles are taken on a regular subsample of about this many pixels; on
+# Percentiles are taken on a regular subsample of about this many pixels. On
 # a 2,000 x 2,500 image that is every second pixel in both directions.
 PERCENTILE_SAMPLE_PIXELS = 1_500_000
 
@@ -84,9 +84,9 @@ def percentile_window(values: np.ndarray, *, excluded_value: float | None = None
     step = max(1, int(math.sqrt(values.size / PERCENTILE_SAMPLE_PIXELS)))
     sample = values[::step, ::step].ravel()
     if excluded_value is not None:
-        kept = sample[sample != excluded_value]
-        if kept.size:
-            sample = kept
+        without_padding = sample[sample != excluded_value]
+        if without_padding.size:
+            sample = without_padding
     low, high = np.percentile(sample, [PERCENTILE_LOW, PERCENTILE_HIGH])
     if high <= low:
         # Fewer than 2 % of pixels differ from the rest; fall back to the full range.

@@ -37,10 +37,12 @@ def gradient_image(rows: int = 64, columns: int = 48, *, maximum: int = 4095, se
 def make_dataset(pixels: np.ndarray | None, **attributes: Any) -> Dataset:
     """Build a lumbar DX dataset around ``pixels`` (uint16 or int16, 2-D); keyword arguments override attributes."""
     ds = Dataset()
+
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds.file_meta.MediaStorageSOPClassUID = DX_SOP_CLASS
     ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+
     ds.SOPClassUID = DX_SOP_CLASS
     ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
     ds.StudyInstanceUID = generate_uid()
@@ -56,6 +58,7 @@ def make_dataset(pixels: np.ndarray | None, **attributes: Any) -> Dataset:
     ds.StudyDate = "20261204"
     ds.Manufacturer = "OLVF tests"
     ds.PixelSpacing = [0.15, 0.15]
+
     if pixels is not None:
         signed = pixels.dtype.kind == "i"
         ds.Rows, ds.Columns = pixels.shape
@@ -66,6 +69,7 @@ def make_dataset(pixels: np.ndarray | None, **attributes: Any) -> Dataset:
         ds.HighBit = ds.BitsStored - 1
         ds.PixelRepresentation = int(signed)
         ds.PixelData = pixels.tobytes()
+
     for keyword, value in attributes.items():
         if value is None:
             if keyword in ds:

@@ -106,7 +106,7 @@ def test_random_bytes_are_not_an_image(tmp_path: Path) -> None:
     _assert_messages(caught.value, "not a DICOM, PNG or JPEG image", "DICOM、PNG、JPEG")
 
 
-def test_bytes_with_dicom_group_but_invalid_vr_are_not_forced(tmp_path: Path) -> None:
+def test_invalid_vr_bytes_are_not_forced(tmp_path: Path) -> None:
     # Group 0008 followed by "ZZ" and a length larger than the file: not a plausible element.
     data = struct.pack("<HH", 0x0008, 0x0016) + b"ZZ" + struct.pack("<H", 0xFFFF) + b"\x01" * 200
     path = _write(tmp_path / "fake.dcm", data)
@@ -196,7 +196,7 @@ def test_truncated_native_dicom_is_damaged(write_dicom: Callable[..., Path], gra
     with pytest.raises(DamagedImageError) as caught:
         load(path)
 
-    _assert_messages(caught.value, "shorter than the header says", "ヘッダーの記載より短く")
+    _assert_messages(caught.value, "shorter than the header declares", "ヘッダーの記載より短く")
 
 
 def test_truncated_jpeg2000_dicom_is_damaged(
@@ -354,7 +354,7 @@ def test_limits_reject_non_positive_values() -> None:
         ImagingLimits(max_file_bytes=-1)
 
 
-def test_every_error_is_an_imaging_error_with_a_code() -> None:
+def test_error_classes_have_codes() -> None:
     for error_type in (NotAnImageError, DamagedImageError, UnsupportedImageError, ImageTooLargeError):
         assert issubclass(error_type, ImagingError)
     codes = {

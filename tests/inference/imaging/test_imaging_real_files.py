@@ -12,9 +12,9 @@ from pydicom.pixels import apply_modality_lut, apply_voi, get_decoder
 from inference.errors import DamagedImageError, NotAnImageError, UnsupportedImageError
 from inference.imaging import load
 
-# Lossy JPEG 2000 versions of RG1 and RG3 differ from the uncompressed
-# display values by at most this much (display range 0..1); measured maxima
-# are 0.013 (RG1) and 0.009 (RG3), mean differences 0.0017 and 0.0007.
+# Lossy JPEG 2000 versions of RG1 and RG3 may differ from the uncompressed
+# display values (range 0..1) by at most these amounts. The measured maxima
+# are 0.013 (RG1) and 0.009 (RG3), the mean differences 0.0017 and 0.0007.
 LOSSY_MAX_DIFFERENCE = 0.03
 LOSSY_MEAN_DIFFERENCE = 0.005
 
@@ -259,7 +259,7 @@ def test_no_preamble_palette_image_is_read(testdata: Testdata) -> None:
 
 
 @pytest.mark.parametrize("name", ["ExplVR_BigEndNoMeta.dcm", "ExplVR_LitEndNoMeta.dcm"])
-def test_no_preamble_plan_is_parsed_and_has_no_image(name: str, testdata: Testdata) -> None:
+def test_no_preamble_plan_has_no_image(name: str, testdata: Testdata) -> None:
     with pytest.raises(NotAnImageError) as caught:
         load(testdata(name))
 
