@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from tests.screening.oversight.factories import signed_in
+
 
 @pytest.fixture(autouse=True)
 def plain_static_storage(settings: Any) -> Any:
@@ -16,12 +18,6 @@ def plain_static_storage(settings: Any) -> Any:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     return settings
-
-
-def signed_in(user: Any, language: str = "en") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.test import Client
 from django.utils import timezone
 
 from screening.models import AnalysisRun, ModelBundle, Radiograph, Study, VertebraFinding
@@ -21,6 +22,13 @@ from screening.models import AnalysisRun, ModelBundle, Radiograph, Study, Verteb
 _counter = itertools.count(1)
 
 ARCHITECTURES = ("resnet50", "densenet161", "resnext50_32x4d")
+
+
+def signed_in(user: Any, language: str = "en") -> Client:
+    """Return a test client signed in as ``user`` whose browser asks for ``language``."""
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(user)
+    return client
 
 
 def make_user(username: str, *roles: str, **fields: Any) -> Any:

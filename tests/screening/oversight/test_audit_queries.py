@@ -20,7 +20,7 @@ from screening.services.audit_queries import (
     spreadsheet_safe,
 )
 from screening.services.review import record_mri_outcome, record_review
-from oversight.factories import make_bundle, make_run, make_study, make_user
+from tests.screening.oversight.factories import make_bundle, make_run, make_study, make_user
 
 pytestmark = pytest.mark.django_db
 

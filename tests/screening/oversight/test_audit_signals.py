@@ -9,7 +9,7 @@ from django.test import RequestFactory
 
 from screening.models import AuditEvent
 from screening.signals import AuditRequestMiddleware
-from oversight.factories import make_user
+from tests.screening.oversight.factories import make_user
 
 pytestmark = pytest.mark.django_db
 

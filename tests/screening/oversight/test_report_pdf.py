@@ -18,7 +18,7 @@ from screening.services.reports import (
     render_report_pdf,
     report_pdf_for_download,
 )
-from oversight.factories import make_bundle, make_run, make_study, make_user
+from tests.screening.oversight.factories import make_bundle, make_run, make_study, make_user
 
 pytestmark = pytest.mark.django_db
 

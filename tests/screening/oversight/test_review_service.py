@@ -16,7 +16,7 @@ from screening.services.review import (
     record_review,
     review_history,
 )
-from oversight.factories import make_study, make_user
+from tests.screening.oversight.factories import make_study, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ import pytest
 
 from screening.services.review import record_mri_outcome, record_review
 from screening.services.statistics import collect_study_facts, compute_statistics
-from oversight.factories import make_bundle, make_run, make_study, make_user
+from tests.screening.oversight.factories import make_bundle, make_run, make_study, make_user
 
 pytestmark = pytest.mark.django_db
 
