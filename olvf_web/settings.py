@@ -155,10 +155,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o640
 
 _DEVICE = env_str("OLVF_INFERENCE_DEVICE", "cpu").strip()
-if not re.fullmatch(r"auto|cpu|cuda|cuda:\d+|mps", _DEVICE):
-    raise ImproperlyConfigured(
-        f"OLVF_INFERENCE_DEVICE={_DEVICE!r} is invalid: use auto, cpu, cuda, cuda:N or mps."
-    )
+# The values inference.pipeline.load_models accepts.
+if not re.fullmatch(r"cpu|cuda|cuda:\d+", _DEVICE):
+    raise ImproperlyConfigured(f"OLVF_INFERENCE_DEVICE={_DEVICE!r} is invalid: use cpu, cuda or cuda:N.")
 
 # The one dict that configures inference in the web application and its workers.
 OLVF_INFERENCE = {
