@@ -74,8 +74,8 @@ _DECODE_ERRORS = (
     zlib.error,
 )
 
-# Decoding plugins in the order they are tried. pylibjpeg comes first because
-# its openjpeg and libjpeg builds are the reference; GDCM is the fallback.
+# Decoding plugins in the order they are tried: pylibjpeg (openjpeg, libjpeg,
+# rle), then GDCM as the fallback, then pydicom's own RLE decoder and Pillow.
 PLUGIN_ORDER = ("pylibjpeg", "gdcm", "pydicom", "pillow")
 
 GRAYSCALE_INTERPRETATIONS = frozenset({"MONOCHROME1", "MONOCHROME2"})
@@ -205,7 +205,7 @@ def _transfer_syntax(ds: Dataset, notes: list[str]) -> UID:
     if uid_text:
         return UID(str(uid_text).strip("\x00 "))
 
-    # No file meta information: only a native encoding can be inferred from the bytes.
+    # Without file meta information, only a native encoding can be inferred from the bytes.
     if "PixelData" in ds and ds["PixelData"].is_undefined_length:
         raise messages.no_transfer_syntax_for_compressed_data()
     implicit, little_endian = getattr(ds, "original_encoding", (None, None))
@@ -247,7 +247,7 @@ def _check_geometry(ds: Dataset, limits: ImagingLimits) -> ImageGeometry:
     columns = _int_attribute(ds, "Columns")
     if rows <= 0 or columns <= 0:
         raise messages.invalid_header_value("Rows x Columns", f"{rows} x {columns}")
-    # Checked before anything else is decoded: a forged header cannot make us allocate.
+    # Checked before any pixel is decoded, so a forged header cannot cause a huge allocation.
     if rows * columns > limits.max_pixels_per_frame:
         raise messages.too_many_pixels(rows, columns, limits.max_pixels_per_frame)
 
@@ -294,7 +294,7 @@ def _check_geometry(ds: Dataset, limits: ImagingLimits) -> ImageGeometry:
 
 
 def _choose_frame(number_of_frames: int, frame: int | None) -> tuple[int, str]:
-    # A multi-frame file is never reduced to frame 0 silently: the caller must name the frame.
+    # The caller must name the frame of a multi-frame file, so frame 0 is never chosen silently.
     if number_of_frames == 1:
         if frame not in (None, 0):
             raise messages.frame_out_of_range(frame, 1)
@@ -340,7 +340,7 @@ def _check_pixel_data_complete(ds: Dataset, transfer_syntax: UID, geometry: Imag
         // 8
     )
     if geometry.photometric_interpretation == "YBR_FULL_422":
-        # 4:2:2 subsampling stores two luma samples per chroma pair: 2 values per pixel, not 3.
+        # YBR_FULL_422 stores two Y values per Cb, Cr pair, so 2 values per pixel instead of 3.
         expected = expected * 2 // 3
     if len(value) < expected:
         raise messages.pixel_data_too_short(expected, len(value))
@@ -386,7 +386,7 @@ def _decode(
     geometry: ImageGeometry,
     frame_index: int,
 ) -> tuple[np.ndarray, str, str]:
-    """Decode one frame; return the stored values, the plugin used and the photometric interpretation."""
+    """Decode one frame and return the stored values, the plugin used and the photometric interpretation."""
     if not transfer_syntax.is_encapsulated:
         # Unsigned gray values are decoded with every allocated bit, so that values above Bits
         # Stored are found and clipped instead of pydicom's silent masking of the high bits.
@@ -474,8 +474,8 @@ def _colour_to_display(
 ) -> GrayscaleResult:
     """Convert colour pixels to grayscale by BT.601 luma and map the stored range to 0..1.
 
-    Colour images are display-ready, so no window is computed: the full range
-    of the stored or palette values maps to 0..1.
+    Colour images are display-ready, so no window is computed and the full
+    range of the stored or palette values maps to 0..1.
     """
     notes: list[str] = []
     maximum = float(2**geometry.bits_stored - 1)

@@ -19,8 +19,8 @@ from inference.imaging.types import HeaderFacts, ImagingWarning
 
 logger = logging.getLogger(__name__)
 
-# Body Part Examined values (DICOM PS3.16 CID 4031 and common vendor spellings,
-# compared without spaces, hyphens or underscores) that cover the lumbar spine.
+# Body Part Examined values that cover the lumbar spine. They are compared
+# without spaces, hyphens or underscores, so "L-SPINE" matches LSPINE.
 LUMBAR_BODY_PARTS = frozenset(
     {
         "LSPINE",
@@ -105,7 +105,7 @@ def _original_string(value: object) -> str:
 
 
 def parse_decimals(text: str) -> tuple[float, ...] | None:
-    """Parse a backslash-separated list of decimal numbers; None when any value is invalid or non-finite."""
+    """Parse a backslash-separated list of decimal numbers, or return None when any value is invalid or non-finite."""
     parts = [part.strip() for part in text.split("\\")]
     values: list[float] = []
     for part in parts:

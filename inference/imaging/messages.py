@@ -15,7 +15,7 @@ _EXPORT_AGAIN_JA = (
     "PACS または撮影装置から X 線画像を書き出し直し、新しいファイルをアップロードしてください。"
 )
 
-# Names of file kinds that are recognised but are not radiographs we read, in (en, ja).
+# Names of recognised file kinds that this product does not read as radiographs, in (en, ja).
 FILE_KIND_NAMES: dict[str, tuple[str, str]] = {
     "html": ("an HTML web page", "HTML のウェブページ"),
     "xml": ("an XML document", "XML 文書"),

@@ -209,7 +209,7 @@ def _to_gray(
     if image.mode not in ("RGB", "RGBA"):
         raise messages.unsupported_pixel_format(f"Pillow mode {image.mode}")
     if file_type == "png" and bits == 16:
-        # NOTE: Pillow reads 16-bit colour PNG as 8 bits per channel; the low byte is lost.
+        # NOTE: Pillow 13 reads 16-bit colour PNG as 8 bits per channel, so the low byte is lost.
         notes.append("16-bit colour PNG reduced to 8 bits per channel by Pillow")
 
     array = np.asarray(image)

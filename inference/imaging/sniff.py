@@ -13,7 +13,7 @@ SNIFF_BYTES = 1024
 
 FileType = Literal["dicom", "png", "jpeg"]
 
-# Value representations of DICOM PS3.5 table 6.2-1; an explicit VR element
+# Value representations of DICOM PS3.5 table 6.2-1. An explicit VR element
 # header carries one of these two-letter codes after its tag.
 DICOM_VRS = frozenset(
     "AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV".split()
@@ -72,7 +72,7 @@ def looks_like_dicom_without_preamble(head: bytes, file_size: int) -> bool:
         if vr.isalpha() and vr.isupper() and vr.decode("ascii") in DICOM_VRS:
             return True
         if byte_order == "<":
-            # Implicit VR is little endian only; the 4-byte length must fit the file.
+            # Implicit VR is little endian only, and its 4-byte length must fit the file.
             (length,) = struct.unpack("<I", head[4:8])
             if length <= min(file_size - 8, 1024):
                 return True

@@ -28,8 +28,8 @@ from inference.imaging.types import ImagingWarning, PixelSpacing
 # seldom exceeds 1 mm. A value above 10 mm is a wrong unit or a wrong field.
 MAX_SPACING_MM = 10.0
 
-# Geometric magnification of a projection radiograph is at least 1; a factor
-# above 3 would need the patient nearer the source than the detector.
+# Magnification is the source-to-detector distance over the source-to-object
+# distance, so it is at least 1. A factor above 3 is treated as an error.
 MIN_MAGNIFICATION = 1.0
 MAX_MAGNIFICATION = 3.0
 

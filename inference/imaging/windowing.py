@@ -89,7 +89,7 @@ def percentile_window(values: np.ndarray, *, excluded_value: float | None = None
             sample = without_padding
     low, high = np.percentile(sample, [PERCENTILE_LOW, PERCENTILE_HIGH])
     if high <= low:
-        # Fewer than 2 % of pixels differ from the rest; fall back to the full range.
+        # At least 98 % of the sampled pixels share one value, so the full range is used instead.
         low, high = float(sample.min()), float(sample.max())
         if high <= low:
             return None
@@ -105,21 +105,21 @@ class LookupTable:
     bits: int
 
     def apply(self, values: np.ndarray) -> np.ndarray:
-        """Return the table's output for each value as float32; values outside the table take its end entries."""
+        """Return the table's output for each value as float32. Values outside the table take its end entries."""
         indices = np.rint(values) if values.dtype.kind == "f" else values
         indices = np.clip(indices.astype(np.int64) - self.first_mapped, 0, self.data.size - 1)
         return self.data.astype(np.float32)[indices]
 
 
 def read_lookup_table(item: Dataset, *, little_endian: bool, signed_input: bool) -> LookupTable | None:
-    """Read a LUT item (modality or VOI); return None when its descriptor or data is malformed."""
+    """Read a modality or VOI LUT item, or return None when its descriptor or data is malformed."""
     descriptor = item.get("LUTDescriptor")
     if descriptor is None or len(descriptor) != 3 or "LUTData" not in item:
         return None
     entries, first_mapped, bits = (int(value) for value in descriptor)
     entries = entries or 65536
     if signed_input and first_mapped > 32767:
-        # The descriptor's second value is US or SS; for signed pixels it is signed.
+        # The descriptor's second value is US or SS, and it is SS when the input is signed.
         first_mapped -= 65536
     if not 1 <= bits <= 16:
         return None
