@@ -1,9 +1,10 @@
 """Audit events for sign-in, sign-out, failed sign-in, and changes to users and their roles.
 
-Model signals carry no request, so ``AuditRequestMiddleware`` keeps the current
-request in a context variable; the user and group handlers read the actor and
-address from it. Without the middleware (a shell, a management command) those
-events have no actor and say so in their details.
+Model signals carry no request. ``AuditRequestMiddleware`` therefore keeps the
+current request in a context variable, and the user and group handlers read the
+actor and address from it. Outside a request (a shell, a management command), or
+when the middleware is not installed, those events have no actor, and their
+details state this.
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ def audit_role_change(
         return
     request = current_request()
     if reverse:
-        # ``instance`` is a group; ``pk_set`` holds user ids, except for a clear, which has none.
+        # ``instance`` is a group; ``pk_set`` contains user ids, except for a clear, which has none.
         groups = [instance]
         if action == "pre_clear":
             users = list(instance.user_set.all())

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -187,8 +186,3 @@ def current_outcome(study_id: int) -> MRIOutcome | None:
     """Return the newest MRI outcome of a study, or None when none is recorded."""
     return MRIOutcome.objects.filter(study_id=study_id).first()
 
-
-def review_summary(reviews: dict[int, VertebraReview]) -> dict[str, Any]:
-    """Return how many of the given current reviews agree and disagree with the model."""
-    agreeing = sum(1 for review in reviews.values() if review.agrees)
-    return {"reviewed": len(reviews), "agreeing": agreeing, "disagreeing": len(reviews) - agreeing}
