@@ -148,8 +148,9 @@ class StudyFilterForm(forms.Form):
     )
     mri_recommended = forms.ChoiceField(label=_("MRI recommended"), required=False, choices=YES_NO_CHOICES)
     not_assessable = forms.ChoiceField(label=_("Not assessable"), required=False, choices=YES_NO_CHOICES)
-    date_from = forms.DateField(label=_("Uploaded from"), required=False, widget=DateInput)
-    date_to = forms.DateField(label=_("Uploaded until"), required=False, widget=DateInput)
+    # The study query service compares these with the study date, or the upload date when there is none.
+    date_from = forms.DateField(label=_("Date from"), required=False, widget=DateInput)
+    date_to = forms.DateField(label=_("Date until"), required=False, widget=DateInput)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
