@@ -13,7 +13,7 @@ MANAGER = "manager"
 ADMIN = "admin"
 ROLES: tuple[str, ...] = (CLINICIAN, MANAGER, ADMIN)
 
-# Cache attribute on the user object, so that one request asks the database for the groups once.
+# Cache attribute on the user object, so that one request queries the groups once.
 _CACHE_ATTRIBUTE = "_olvf_role_names"
 
 

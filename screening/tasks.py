@@ -130,7 +130,7 @@ class InProcessDispatcher:
     Between tasks it runs the sweep every OLVF_SWEEP_INTERVAL_SECONDS. On start
     it dispatches the studies a previous process left QUEUED.
     NOTE: Celery's time limits are not enforced here, because they rely on the
-    prefork pool's signals; a study that hangs blocks the queue until a restart.
+    prefork pool's signals. A study that hangs blocks the queue until a restart.
     """
 
     def __init__(self) -> None:

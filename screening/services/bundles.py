@@ -128,7 +128,7 @@ def configured_bundle_dir() -> Path:
 
 
 def bundle_is_valid(path: str | Path) -> bool:
-    """Return True when ``path`` holds a bundle whose manifest and file hashes check out."""
+    """Return True when ``path`` contains a bundle whose manifest and file hashes check out."""
     from inference.bundle import verify_bundle
     from inference.errors import BundleError
 

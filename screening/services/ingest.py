@@ -28,7 +28,7 @@ _CHUNK_BYTES = 1024 * 1024
 
 
 class UploadedFileLike(Protocol):
-    """What ingest needs from an upload: Django's UploadedFile satisfies it."""
+    """Interface of an upload that ingest reads; Django's UploadedFile implements it."""
 
     name: str | None
 
@@ -99,7 +99,7 @@ class _StagedFile:
 
 @dataclass(frozen=True)
 class _Reading:
-    """What ``inference.imaging.load`` returned, or the error it raised."""
+    """Result of ``inference.imaging.load``: the radiograph, or the imaging error it raised."""
 
     radiograph: Any = None  # inference.imaging.Radiograph
     error: Any = None  # inference.errors.ImagingError

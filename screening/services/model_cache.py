@@ -1,8 +1,8 @@
 """Per-process cache of loaded models, so that each worker process loads a bundle once.
 
-Celery's prefork pool forks worker processes; models are loaded after the fork
-(``worker_process_init`` calls ``preload_active_bundle``), because CUDA state
-and torch thread pools do not survive a fork. The cache keeps one bundle at a
+Celery's prefork pool forks its worker processes. Models are loaded after the
+fork (``worker_process_init`` calls ``preload_active_bundle``), because CUDA
+state and torch thread pools do not survive a fork. The cache keeps one bundle at a
 time and drops the previous one when another bundle becomes active.
 """
 

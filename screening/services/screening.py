@@ -69,7 +69,7 @@ def run_screening(study_id: int, bundle_id: int | None = None, *, task_id: str =
     """Screen study ``study_id`` with ``bundle_id`` (default: the active bundle) and store the result.
 
     Returns at once when the study is missing, DONE, or not QUEUED (another
-    worker holds it). Permanent failures end the study FAILED with an en/ja
+    worker has claimed it). Permanent failures end the study FAILED with an en/ja
     reason. A transient error (TRANSIENT_ERRORS) puts the study back to QUEUED
     and is re-raised, so the caller may retry.
     """
@@ -258,9 +258,8 @@ def _finish_with_existing_run(study_id: int, run: AnalysisRun) -> None:
 
 
 def _screen_original(study_id: int, bundle: ModelBundle, run: AnalysisRun) -> ScreeningResult:
-    from inference.pipeline import screen
-
     from inference.imaging import ImagingLimits, load
+    from inference.pipeline import screen
 
     study = Study.objects.select_related("radiograph").get(pk=study_id)
     original_path = Path(study.radiograph.original.path)
@@ -379,7 +378,7 @@ def sweep_stuck_studies(now: datetime | None = None) -> SweepOutcome:
     A study RUNNING for longer than OLVF_STUCK_AFTER_SECONDS lost its worker (a
     crash or the hard time limit). It is re-queued up to OLVF_STUCK_MAX_ATTEMPTS
     times, then failed as timed out. A study QUEUED for that long lost its message
-    (for example the broker was down at upload), so it is dispatched again; the
+    (for example the broker was down at upload), so it is dispatched again. The
     claim makes a duplicate message harmless.
     """
     from screening.tasks import dispatch_screening

@@ -42,7 +42,7 @@ class Command(BaseCommand):
                 obj=user,
                 details={"change": "created first admin", "username": username},
             )
-        # TODO: force a password change at the first sign-in; until then the message asks for it.
+        # TODO: force a password change at the first sign-in. Until then only the printed message requests it.
         self.stdout.write(
             self.style.SUCCESS(f"Created admin user {username!r} with the one-time password: {password}\n")
             + "It is shown only now. Sign in and change it at /admin/password_change/."
