@@ -22,6 +22,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_color_lut, convert_color_space, get_decoder
 from pydicom.pixels.decoders.base import Decoder
 from pydicom.uid import (
+    HTJ2K,
     JPEG2000,
     UID,
     DeflatedExplicitVRLittleEndian,
@@ -371,8 +372,10 @@ def _check_fragments_complete(value: bytes, transfer_syntax: UID) -> None:
         raise messages.truncated_file(
             "dicom", "encapsulated pixel data has no fragment after the offset table"
         )
+    # Encoders may pad after the marker. The coded data of JPEG, JPEG-LS and JPEG 2000 never
+    # contains FF D9, so finding it near the end means the last frame is complete.
     if str(transfer_syntax).startswith(_SYNTAXES_ENDING_WITH_FFD9):
-        if b"\xff\xd9" not in last_fragment[-4:]:
+        if b"\xff\xd9" not in last_fragment[-64:]:
             raise messages.truncated_file("dicom", "last fragment does not end with the FFD9 end marker")
 
 
@@ -457,8 +460,8 @@ def _lossy_description(ds: Dataset, transfer_syntax: UID) -> str | None:
     if text_value(ds, "LossyImageCompression") == "01":
         method = text_value(ds, "LossyImageCompressionMethod")
         return f"Lossy Image Compression is 01{f', method {method}' if method else ''}"
-    if transfer_syntax == JPEG2000 and text_value(ds, "LossyImageCompression") != "00":
-        return "JPEG 2000, which may be lossy, and the header does not say it is lossless"
+    if transfer_syntax in (JPEG2000, HTJ2K) and text_value(ds, "LossyImageCompression") != "00":
+        return f"{transfer_syntax.name}, which may be lossy, and the header does not mark it lossless"
     return None
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydicom.encaps import encapsulate, generate_frames
 from pydicom.uid import JPEG2000Lossless, RLELossless
 
 from inference.imaging import load
@@ -278,3 +279,17 @@ def test_to_dict_is_json_ready(write_dicom: WriteDicom, image: np.ndarray) -> No
 
     assert json.loads(json.dumps(data))["provenance"]["file_type"] == "dicom"
     assert data["shape"] == [96, 80]
+
+
+def test_padding_after_jpeg2000_end_marker_is_accepted(
+    write_dicom: WriteDicom, make_dataset, image: np.ndarray
+) -> None:
+    reference = load(write_dicom(image))
+    ds = make_dataset(image)
+    ds.compress(JPEG2000Lossless, encoding_plugin="pylibjpeg")
+    codestream = next(generate_frames(ds.PixelData, number_of_frames=1))
+    ds.PixelData = encapsulate([codestream + b"\x00" * 10])
+
+    radiograph = load(write_dicom(ds))
+
+    np.testing.assert_array_equal(radiograph.pixels, reference.pixels)
