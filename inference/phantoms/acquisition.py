@@ -36,6 +36,7 @@ class Acquisition:
     ribs: int  # ribs drawn over T12 and L1
     iliac_crest: bool
     bowel_gas: int  # number of gas pockets
+    heel_effect: float  # relative change of the incident intensity from the top to the bottom row
 
 
 def sample_acquisition(
@@ -69,4 +70,5 @@ def sample_acquisition(
         ribs=int(rng.choice([0, 1, 2], p=[0.1, 0.3, 0.6])),
         iliac_crest=bool(rng.random() < 0.9),
         bowel_gas=int(rng.integers(0, 7)),
+        heel_effect=float(rng.uniform(-0.25, 0.25)),
     )

@@ -72,7 +72,7 @@ def render(
         distractors["marker"] = _draw_marker(density, acquisition, pixels_per_mm)
 
     density = ndimage.gaussian_filter(density, acquisition.blur_pixels, mode="nearest")
-    signal = _expose(density * acquisition.attenuation_scale, acquisition.photons, rng)
+    signal = _expose(density * acquisition.attenuation_scale, acquisition.photons, acquisition.heel_effect, rng)
     field = _collimate(signal, acquisition.collimation, rng)
     distractors["collimation"] = list(field)
     return RenderedImage(signal=signal.astype(np.float32), distractors=distractors, exposed_field=field)
@@ -387,9 +387,16 @@ def _draw_marker(density: np.ndarray, acquisition: Acquisition, scale: float) ->
     return {"letter": acquisition.marker, "box": [x, y, x + gx, y + gy]}
 
 
-def _expose(density: np.ndarray, photons: float, rng: np.random.Generator) -> np.ndarray:
-    """Return the log signal -ln(I / I0) of an exposure with quantum noise."""
-    expected = photons * np.exp(-density)
+def _expose(density: np.ndarray, photons: float, heel_effect: float, rng: np.random.Generator) -> np.ndarray:
+    """Return the log signal -ln(I / I0) of an exposure with quantum noise.
+
+    The incident intensity changes linearly from top to bottom by
+    ``heel_effect`` (the anode heel effect), while I0 stays the nominal value,
+    so the signal carries a gentle vertical gradient as on a real film.
+    """
+    rows = density.shape[0]
+    incident = photons * (1.0 + heel_effect * (np.arange(rows, dtype=np.float32) / rows - 0.5))
+    expected = incident[:, None] * np.exp(-density)
     # Gaussian approximation of Poisson counts, fine above a few photons per pixel.
     counts = expected + np.sqrt(expected) * rng.standard_normal(density.shape).astype(np.float32)
     return -np.log(np.maximum(counts, 0.5) / photons)
