@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 def record_review(
     finding_id: int,
     *,
-    reviewer: AbstractBaseUser,
+    reviewer: Any,
     agrees: bool,
     corrected_class: str | None = None,
     comment: str = "",
@@ -98,7 +98,7 @@ def _validate_review(finding: VertebraFinding, *, agrees: bool, corrected_class:
 def record_mri_outcome(
     study_id: int,
     *,
-    recorded_by: AbstractBaseUser,
+    recorded_by: Any,
     mri_done: bool,
     mri_date: dt.date | None = None,
     fresh_levels: Iterable[str] = (),
@@ -185,4 +185,3 @@ def outcome_history(study_id: int) -> list[MRIOutcome]:
 def current_outcome(study_id: int) -> MRIOutcome | None:
     """Return the newest MRI outcome of a study, or None when none is recorded."""
     return MRIOutcome.objects.filter(study_id=study_id).first()
-

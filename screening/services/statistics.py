@@ -15,7 +15,7 @@ import io
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from django.db.models import Min, Q
@@ -248,7 +248,7 @@ def _zero_counts(keys: Sequence[str], values: Iterable[str]) -> dict[str, int]:
 
 def summarise(facts: Sequence[StudyFacts], tz: dt.tzinfo) -> StatisticsSection:
     """Compute every figure of a section from the facts of its studies."""
-    by_period = {
+    by_period: dict[str, dict[str, int]] = {
         period: {
             day.isoformat(): n
             for day, n in count_by_period((f.uploaded_at for f in facts), period, tz).items()
@@ -444,16 +444,20 @@ def _study_facts(
     study: Study, vertebrae_by_run: dict[int, list[VertebraFacts]], truth: dict[int, bool | None]
 ) -> StudyFacts:
     run = study.current_run
-    finished = run is not None and run.status == "done"
-    return StudyFacts(
+    facts = StudyFacts(
         study_id=study.pk,
         uploaded_at=study.created_at,
         status=study.status,
-        bundle_version=f"{run.bundle_name} {run.bundle_version}" if finished else NO_BUNDLE,
-        result_status=run.result_status if finished else None,
         reported_at=study.first_report_at,  # type: ignore[attr-defined]  # annotated in the query
-        vertebrae=tuple(vertebrae_by_run.get(run.pk, ())) if finished else (),
         mri_fresh=truth.get(study.pk),
+    )
+    if run is None or run.status != "done":
+        return facts
+    return replace(
+        facts,
+        bundle_version=f"{run.bundle_name} {run.bundle_version}",
+        result_status=run.result_status,
+        vertebrae=tuple(vertebrae_by_run.get(run.pk, ())),
     )
 
 
