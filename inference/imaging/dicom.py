@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
+from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.pixels import apply_color_lut, convert_color_space, get_decoder
 from pydicom.pixels.decoders.base import Decoder
 from pydicom.uid import (
@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 # Errors that pydicom raises while parsing a damaged or non-conforming file.
 _PARSE_ERRORS = (
     InvalidDicomError,
+    BytesLengthException,
     EOFError,
     OSError,
     ValueError,
@@ -118,6 +119,18 @@ def read_dicom(path: Path, *, has_preamble: bool, limits: ImagingLimits, frame: 
     """Read one frame of a DICOM file as a radiograph."""
     notes: list[str] = []
     ds = _read_dataset(path, has_preamble=has_preamble, notes=notes)
+    # pydicom converts most elements only when they are first accessed, so a damaged element
+    # can raise anywhere below. Those errors mean a damaged file, not a fault in this module.
+    try:
+        return _interpret_dataset(ds, path, notes, limits=limits, frame=frame)
+    except _PARSE_ERRORS as error:
+        logger.warning("DICOM element conversion failed: %s: %s", type(error).__name__, error)
+        raise messages.dicom_unreadable(f"{type(error).__name__}: {error}") from error
+
+
+def _interpret_dataset(
+    ds: Dataset, path: Path, notes: list[str], *, limits: ImagingLimits, frame: int | None
+) -> Radiograph:
     transfer_syntax = _transfer_syntax(ds, notes)
     geometry = _check_geometry(ds, limits)
     frame_index, frame_policy = _choose_frame(geometry.number_of_frames, frame)
@@ -412,7 +425,9 @@ def _decode(
     for plugin in plugins:
         try:
             array, meta = decoder.as_array(ds, index=frame_index, decoding_plugin=plugin)
-        except _DECODE_ERRORS as error:
+        except BaseException as error:
+            if not isinstance(error, _DECODE_ERRORS) and not _is_decoder_panic(error):
+                raise
             logger.warning("Decoding plugin %s failed on %s: %s", plugin, transfer_syntax.name, error)
             failures.append(f"{plugin}: {type(error).__name__}: {error}")
             continue
@@ -420,6 +435,12 @@ def _decode(
     raise messages.decoding_failed(
         "dicom", transfer_syntax.name, "; ".join(failures) or "no plugin available"
     )
+
+
+def _is_decoder_panic(error: BaseException) -> bool:
+    # Decoders written in Rust (pylibjpeg-rle 2.2) raise pyo3's PanicException on some corrupt
+    # data. It derives from BaseException and its class cannot be imported, so match its name.
+    return type(error).__name__ == "PanicException"
 
 
 def _decoder_name(plugin: str, transfer_syntax: UID) -> str:

@@ -57,7 +57,7 @@ SECONDARY_CAPTURE_SOP_CLASSES = frozenset(
 )
 
 # Errors pydicom raises when it converts a malformed raw element value.
-_VALUE_ERRORS = (ValueError, TypeError, KeyError, LookupError, OverflowError)
+_VALUE_ERRORS = (ValueError, TypeError, KeyError, LookupError, OverflowError, NotImplementedError)
 
 
 def text_value(ds: Dataset, keyword: str) -> str | None:
