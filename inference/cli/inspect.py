@@ -1,8 +1,9 @@
 """``python -m inference inspect FILE``: show how a radiograph is read.
 
 Prints the header facts, spacing, provenance and warnings as JSON on stdout
-and can write the 8-bit rendering as PNG. On an imaging error it prints the
-error as JSON on stdout and exits with status 2.
+and can write the 8-bit rendering as PNG. When the file cannot be opened or
+read as a radiograph, it prints the error as JSON on stdout and exits with
+status 2.
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
     except ImagingError as error:
         _write_json({"error": error.to_dict()})
         return EXIT_IMAGING_ERROR
+    except OSError as error:
+        _write_json({"error": _file_error(args.file, error)})
+        return EXIT_IMAGING_ERROR
 
     report: dict[str, Any] = radiograph.to_dict()
     report["pixels"] = {
@@ -74,6 +78,16 @@ def run(args: argparse.Namespace) -> int:
         report["rendering_png"] = str(args.png)
     _write_json(report)
     return 0
+
+
+def _file_error(path: Path, error: OSError) -> dict[str, str]:
+    reason = error.strerror or type(error).__name__
+    return {
+        "code": "file_not_readable",
+        "message_en": f"The file {path} could not be opened ({reason}). Check the path and its permissions.",
+        "message_ja": f"ファイル {path} を開けませんでした（{reason}）。パスとアクセス権を確認してください。",
+        "detail": f"{type(error).__name__}: {error}",
+    }
 
 
 def _write_json(data: dict[str, Any]) -> None:

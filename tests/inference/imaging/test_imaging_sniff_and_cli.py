@@ -109,3 +109,12 @@ def test_inspect_applies_pixel_limit(write_dicom, gradient_image, capsys: pytest
 
     assert status == 2
     assert json.loads(capsys.readouterr().out)["error"]["code"] == "image_too_large"
+
+
+def test_inspect_reports_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["inspect", str(tmp_path / "absent.dcm")])
+
+    report = json.loads(capsys.readouterr().out)
+    assert status == 2
+    assert report["error"]["code"] == "file_not_readable"
+    assert "absent.dcm" in report["error"]["message_en"]
