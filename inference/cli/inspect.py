@@ -41,13 +41,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--max-file-mib",
         type=float,
         default=DEFAULT_LIMITS.max_file_bytes / MIB,
-        help="largest accepted file size in MiB (default: %(default)g)",
+        help="maximum file size in MiB (default: %(default)g)",
     )
     parser.add_argument(
         "--max-megapixels",
         type=float,
         default=DEFAULT_LIMITS.max_pixels_per_frame / 1e6,
-        help="largest accepted frame in megapixels, rows x columns (default: %(default)g)",
+        help="maximum frame size in megapixels, rows x columns (default: %(default)g)",
     )
     parser.set_defaults(func=run)
 

@@ -67,7 +67,7 @@ def test_decoder_panic_falls_back_to_next_plugin(
     decoder = get_decoder(pydicom.dcmread(path, stop_before_pixels=True).file_meta.TransferSyntaxUID)
 
     class PanicException(BaseException):
-        """Stands in for pyo3's PanicException, which cannot be imported."""
+        """Stand-in for the PanicException of pyo3, which cannot be imported."""
 
     def panicking_plugin(*args: object, **kwargs: object) -> None:
         raise PanicException("index out of bounds")
