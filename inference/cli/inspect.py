@@ -40,12 +40,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument(
         "--max-file-mib",
         type=float,
+        metavar="MIB",
         default=DEFAULT_LIMITS.max_file_bytes / MIB,
         help="maximum file size in MiB (default: %(default)g)",
     )
     parser.add_argument(
         "--max-megapixels",
         type=float,
+        metavar="MEGAPIXELS",
         default=DEFAULT_LIMITS.max_pixels_per_frame / 1e6,
         help="maximum frame size in megapixels, rows x columns (default: %(default)g)",
     )
