@@ -157,7 +157,7 @@ def _sample_vertebra(
     schmorl = None
     if level != "S1" and rng.random() < 0.08:
         schmorl = "superior" if rng.random() < 0.5 else "inferior"
-    cortex = 1.0 if vertebra_class != "old" else float(rng.uniform(1.6, 2.2))  # old: well-corticated margins
+    cortex = 1.0 if vertebra_class != "old" else float(rng.uniform(1.8, 2.5))  # old: well-corticated margins
 
     return VertebraAnatomy(
         level=level,

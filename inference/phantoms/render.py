@@ -138,7 +138,7 @@ def _draw_body(
     texture = _texture(rng, u.shape, 0.5 * scale)
     value = body * TRABECULAR * bone_density * (1.0 + 0.22 * texture)
     cortex_width = 0.9 * scale * anatomy.cortex
-    cortex_strength = CORTEX * (1.3 if "corticated_margins" in anatomy.signs else 0.6 + 0.4 * bone_density)
+    cortex_strength = CORTEX * (1.4 if "corticated_margins" in anatomy.signs else 0.6 + 0.4 * bone_density)
     value += body * (depth < cortex_width) * cortex_strength
     if "condensation_band" in anatomy.signs:
         value += _condensation_band(vertebra, u, v, body, scale, rng)
