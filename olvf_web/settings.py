@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -160,7 +161,7 @@ if not re.fullmatch(r"cpu|cuda|cuda:\d+", _DEVICE):
     raise ImproperlyConfigured(f"OLVF_INFERENCE_DEVICE={_DEVICE!r} is invalid: use cpu, cuda or cuda:N.")
 
 # The one dict that configures inference in the web application and its workers.
-OLVF_INFERENCE = {
+OLVF_INFERENCE: dict[str, Any] = {
     "bundle_dir": env_path("MODEL_BUNDLE_DIR", BASE_DIR / "bundles" / "demo"),
     "device": _DEVICE,
     "cpu_threads": env_optional_int("OLVF_CPU_THREADS", minimum=1),

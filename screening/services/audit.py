@@ -100,7 +100,7 @@ def record_event(
         actor = request.user
     actor_id = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
     actor_username = actor.get_username() if actor_id is not None else ""
-    object_type = obj._meta.model_name if obj is not None else ""
+    object_type = (obj._meta.model_name or "") if obj is not None else ""
     object_id = str(obj.pk) if obj is not None and obj.pk is not None else ""
     address = client_address(request)
 
