@@ -45,6 +45,9 @@ PROJECTION_MODALITIES = frozenset({"CR", "DX", "RG", "DR"})
 # Secondary Capture objects often carry. They pass without a blocking warning.
 UNSPECIFIED_MODALITIES = frozenset({"OT", "SC"})
 
+# View Position values of frontal projections; the screening models expect a lateral view.
+FRONTAL_VIEW_POSITIONS = frozenset({"AP", "PA"})
+
 # Secondary Capture Image Storage and the four multi-frame Secondary Capture classes.
 SECONDARY_CAPTURE_SOP_CLASSES = frozenset(
     {
@@ -162,13 +165,16 @@ def is_lumbar_body_part(body_part: str) -> bool:
 
 
 def header_warnings(header: HeaderFacts) -> list[ImagingWarning]:
-    """Return the warnings that the body part, modality and SOP class raise."""
+    """Return the warnings that the body part, modality, view position and SOP class raise."""
     warnings: list[ImagingWarning] = []
     if header.body_part_examined and not is_lumbar_body_part(header.body_part_examined):
         warnings.append(messages.body_part_not_lumbar(header.body_part_examined))
     modality = (header.modality or "").upper()
     if modality and modality not in PROJECTION_MODALITIES | UNSPECIFIED_MODALITIES:
         warnings.append(messages.modality_not_projection(header.modality or ""))
+    view_position = (header.view_position or "").upper()
+    if view_position in FRONTAL_VIEW_POSITIONS:
+        warnings.append(messages.view_not_lateral(view_position))
     if header.sop_class_uid in SECONDARY_CAPTURE_SOP_CLASSES:
         warnings.append(messages.secondary_capture())
     return warnings

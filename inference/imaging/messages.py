@@ -261,6 +261,16 @@ def modality_not_projection(modality: str) -> ImagingWarning:
     )
 
 
+def view_not_lateral(view_position: str) -> ImagingWarning:
+    return ImagingWarning(
+        code="view_not_lateral",
+        message_en=f"The DICOM header gives the view position {view_position}, but the screening expects a "
+        "lateral view (LL or RL). Check that this is the lateral lumbar radiograph.",
+        message_ja=f"DICOM ヘッダーの撮影方向は {view_position} ですが、判定には側面像（LL または RL）が必要です。"
+        "腰椎側面の X 線画像であることを確認してください。",
+    )
+
+
 def uniform_image() -> ImagingWarning:
     return ImagingWarning(
         code="uniform_image",

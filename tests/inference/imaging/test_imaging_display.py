@@ -254,6 +254,18 @@ def test_projection_and_unspecified_modalities_pass(
     assert radiograph.blocking_warnings == ()
 
 
+@pytest.mark.parametrize(
+    ("view_position", "warned"), [("AP", True), ("PA", True), ("LL", False), ("RL", False)]
+)
+def test_frontal_view_is_flagged(
+    view_position: str, warned: bool, write_dicom: WriteDicom, image: np.ndarray
+) -> None:
+    radiograph = load(write_dicom(image, ViewPosition=view_position))
+
+    assert ("view_not_lateral" in _codes(radiograph)) is warned
+    assert radiograph.blocking_warnings == ()
+
+
 def test_secondary_capture_is_flagged(write_dicom: WriteDicom, image: np.ndarray) -> None:
     radiograph = load(write_dicom(image, SOPClassUID="1.2.840.10008.5.1.4.1.1.7", Modality="OT"))
 
