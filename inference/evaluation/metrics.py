@@ -280,7 +280,8 @@ class ClassificationCases:
     ``y_true`` holds reference class indices (N,), ``probabilities`` the ensemble
     probabilities (N, 3) in ``CLASSES`` order, ``patient_ids`` and ``image_ids``
     one label per vertebra, and ``second_reader`` an optional second reference
-    (N,) for inter-reader agreement.
+    (N,) for inter-reader agreement, with -1 where a vertebra has no second
+    reading.
     """
 
     y_true: np.ndarray
@@ -375,8 +376,19 @@ def classification_report(
     }
     if cases.second_reader is not None:
         second = cases.second_reader
-        report["kappa_between_readers"] = estimate(lambda i: cohen_kappa(y_true[i], second[i]))
-        report["kappa_model_vs_second_reader"] = estimate(lambda i: cohen_kappa(second[i], y_pred[i]))
+        read_twice = second >= 0
+
+        def kappa_readers(i: np.ndarray) -> float:
+            i = i[read_twice[i]]
+            return cohen_kappa(y_true[i], second[i]) if len(i) else math.nan
+
+        def kappa_model_second(i: np.ndarray) -> float:
+            i = i[read_twice[i]]
+            return cohen_kappa(second[i], y_pred[i]) if len(i) else math.nan
+
+        report["second_reader_cases"] = int(read_twice.sum())
+        report["kappa_between_readers"] = estimate(kappa_readers)
+        report["kappa_model_vs_second_reader"] = estimate(kappa_model_second)
     return report
 
 

@@ -102,14 +102,14 @@ def predict(
 
     second_reader = None
     if any(image.second_reader for image in images):
-        missing = [
-            f"{image.image_id}/{level}" for image, level in case_rows if level not in image.second_reader
-        ]
-        if missing:
-            raise ValueError(
-                f"second reader classes are missing for {len(missing)} vertebrae, for example {missing[:3]}"
-            )
-        second_reader = np.array([CLASSES.index(image.second_reader[level]) for image, level in case_rows])
+        # -1 marks a vertebra without a second reading; the kappa between readers leaves it out.
+        second_reader = np.array(
+            [
+                CLASSES.index(image.second_reader[level]) if level in image.second_reader else -1
+                for image, level in case_rows
+            ],
+            dtype=np.int64,
+        )
     cases = ClassificationCases(
         y_true=np.array([CLASSES.index(image.classes[level]) for image, level in case_rows], dtype=np.int64),
         probabilities=ensemble,

@@ -212,7 +212,7 @@ def train_classifier(
             loss.backward()
             optimizer.step()
             scheduler.step()
-            epoch_loss += float(loss) * len(chosen)
+            epoch_loss += loss.item() * len(chosen)
             bar.update(1)
         probabilities = predict_probabilities(
             model, val_batch, device=device, batch_size=config.batch_size * 2

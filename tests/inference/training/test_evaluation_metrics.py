@@ -109,7 +109,10 @@ def test_average_precision_counts_duplicate_box_as_false_positive() -> None:
 def test_average_precision_applies_iou_threshold() -> None:
     # The top box has IoU 0.9: a hit at 0.5, a false positive at 0.95, where AP drops to 1 * 1/2.
     truths = [TrueBox("a", "L2", Box(0, 0, 10, 10))]
-    predictions = [PredictedBox("a", "L2", Box(0, 0, 10, 9), 0.95), PredictedBox("a", "L2", Box(0, 0, 10, 10), 0.9)]
+    predictions = [
+        PredictedBox("a", "L2", Box(0, 0, 10, 9), 0.95),
+        PredictedBox("a", "L2", Box(0, 0, 10, 10), 0.9),
+    ]
 
     assert average_precision(predictions, truths, "L2") == pytest.approx(1.0)
     assert average_precision(predictions, truths, "L2", iou_threshold=0.95) == pytest.approx(0.5)
@@ -136,10 +139,14 @@ def test_mean_average_precision_skips_levels_without_reference() -> None:
 
 def test_detection_report_point_value_equals_map() -> None:
     truths = [TrueBox(f"i{k}", "L1", Box(0, 0, 10, 10)) for k in range(6)]
-    predictions = [PredictedBox(f"i{k}", "L1", Box(0, 0, 10, 10 if k % 2 else 4), 0.5 + k / 20) for k in range(6)]
+    predictions = [
+        PredictedBox(f"i{k}", "L1", Box(0, 0, 10, 10 if k % 2 else 4), 0.5 + k / 20) for k in range(6)
+    ]
     patients = {f"i{k}": f"p{k // 2}" for k in range(6)}
 
-    report = detection_report(predictions, truths, patient_of_image=patients, levels=("L1",), settings=Bootstrap(200))
+    report = detection_report(
+        predictions, truths, patient_of_image=patients, levels=("L1",), settings=Bootstrap(200)
+    )
 
     assert report["map"]["value"] == pytest.approx(mean_average_precision(predictions, truths, ("L1",))[0])
     assert report["map"]["lower"] <= report["map"]["value"] <= report["map"]["upper"]
@@ -166,7 +173,9 @@ def test_bootstrap_by_group_draws_whole_groups() -> None:
     values = np.array([0, 1, 0, 1, 0, 1], dtype=float)
     groups = ["a", "a", "b", "b", "c", "c"]
 
-    estimate = bootstrap_estimate(lambda i: float(values[i].mean()), 6, groups=groups, settings=Bootstrap(100))
+    estimate = bootstrap_estimate(
+        lambda i: float(values[i].mean()), 6, groups=groups, settings=Bootstrap(100)
+    )
 
     assert estimate.lower == pytest.approx(0.5)
     assert estimate.upper == pytest.approx(0.5)
@@ -206,7 +215,11 @@ def test_classification_report_matches_hand_values() -> None:
     assert report["per_class"]["normal"]["sensitivity"]["value"] == pytest.approx(5 / 6)
     assert report["per_class"]["fresh"]["specificity"]["value"] == pytest.approx(7 / 8)
     assert report["per_class"]["fresh"]["sensitivity"]["value"] == pytest.approx(1.0)
-    assert report["confusion_matrix"]["rows_reference_columns_prediction"] == [[5, 0, 1], [0, 2, 0], [0, 0, 2]]
+    assert report["confusion_matrix"]["rows_reference_columns_prediction"] == [
+        [5, 0, 1],
+        [0, 2, 0],
+        [0, 0, 2],
+    ]
     # Fresh probability >= 0.35 in cases 3, 6, 8 and 9: both fresh cases caught, 2 of 8 others flagged.
     assert report["fresh_at_threshold"]["sensitivity"]["value"] == pytest.approx(1.0)
     assert report["fresh_at_threshold"]["specificity"]["value"] == pytest.approx(6 / 8)
@@ -220,3 +233,18 @@ def test_mri_rule_counts_images_not_vertebrae() -> None:
     assert report["positive_images"] == 2
     assert report["sensitivity"]["value"] == pytest.approx(1.0)
     assert report["specificity"]["value"] is None
+
+
+def test_kappa_between_readers_skips_vertebrae_read_once() -> None:
+    cases = _cases()
+    second = cases.y_true.copy()
+    second[0] = -1  # not read by the second reader
+    second[1] = 1  # disagrees: reference normal, second reader old
+    partial = ClassificationCases(cases.y_true, cases.probabilities, cases.patient_ids, cases.image_ids, second)
+
+    report = classification_report(partial, fresh_threshold=0.35, settings=Bootstrap(20))
+
+    assert report["second_reader_cases"] == 9
+    # Nine pairs, eight agree. Reference counts (normal, old, fresh) 5, 2, 2; second reader 4, 3, 2.
+    # po = 8/9, pe = (5*4 + 2*3 + 2*2) / 81 = 30/81, kappa = (8/9 - 30/81) / (1 - 30/81) = 42/51.
+    assert report["kappa_between_readers"]["value"] == pytest.approx(42 / 51)
