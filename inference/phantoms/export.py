@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from inference.datasets import LEVEL_ORDER, LUMBAR, LabelledDataset, LabelledImage
+from inference.datasets import LEVEL_ORDER, LabelledDataset, LabelledImage
 
 logger = logging.getLogger(__name__)
 
@@ -121,4 +121,4 @@ def export_crops(
     return index_path
 
 
-__all__ = ["LUMBAR", "YOLO_CLASS_NAMES", "export_crops", "export_yolo", "yolo_lines"]
+__all__ = ["YOLO_CLASS_NAMES", "export_crops", "export_yolo", "yolo_lines"]

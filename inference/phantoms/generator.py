@@ -271,9 +271,7 @@ def generate_dataset(
     classes: Counter[str] = Counter()
     used_encodings: Counter[str] = Counter()
     for patient_index in range(patients):
-        anatomy = sample_patient(
-            np.random.default_rng([seed, patient_index, 0]), patient_code(patient_index), mix
-        )
+        anatomy = generate_patient(seed, patient_index, mix)
         classes.update(v.vertebra_class for v in anatomy.vertebrae if v.level in FRACTURE_LEVELS)
         count_rng = np.random.default_rng([seed, patient_index, 0, 1])
         for image_index in range(int(count_rng.integers(low, high + 1))):

@@ -72,7 +72,9 @@ def render(
         distractors["marker"] = _draw_marker(density, acquisition, pixels_per_mm)
 
     density = ndimage.gaussian_filter(density, acquisition.blur_pixels, mode="nearest")
-    signal = _expose(density * acquisition.attenuation_scale, acquisition.photons, acquisition.heel_effect, rng)
+    signal = _expose(
+        density * acquisition.attenuation_scale, acquisition.photons, acquisition.heel_effect, rng
+    )
     field = _collimate(signal, acquisition.collimation, rng)
     distractors["collimation"] = list(field)
     return RenderedImage(signal=signal.astype(np.float32), distractors=distractors, exposed_field=field)
@@ -372,17 +374,16 @@ def _draw_marker(density: np.ndarray, acquisition: Acquisition, scale: float) ->
     rows, columns = density.shape
     gy, gx = glyph.shape
     left, top, right, bottom = acquisition.collimation
-    margin_x = (
-        int(left * columns) + cell * 4
-        if "left" in acquisition.marker_corner
-        else columns - int(right * columns) - gx - cell * 4
-    )
-    margin_y = (
-        int(top * rows) + cell * 4
-        if "top" in acquisition.marker_corner
-        else rows - int(bottom * rows) - gy - cell * 4
-    )
-    x, y = int(np.clip(margin_x, 0, columns - gx)), int(np.clip(margin_y, 0, rows - gy))
+    # Four cells of space between the letter and the edge of the exposed field.
+    if "left" in acquisition.marker_corner:
+        x = int(left * columns) + cell * 4
+    else:
+        x = columns - int(right * columns) - gx - cell * 4
+    if "top" in acquisition.marker_corner:
+        y = int(top * rows) + cell * 4
+    else:
+        y = rows - int(bottom * rows) - gy - cell * 4
+    x, y = int(np.clip(x, 0, columns - gx)), int(np.clip(y, 0, rows - gy))
     density[y : y + gy, x : x + gx] += glyph * LEAD_MARKER
     return {"letter": acquisition.marker, "box": [x, y, x + gx, y + gy]}
 
