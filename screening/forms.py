@@ -70,7 +70,7 @@ class MultipleFileField(forms.FileField):
 class UploadForm(PatientDetailsForm):
     """One or more radiograph files with optional patient details that apply to each of them."""
 
-    files = MultipleFileField(
+    radiographs = MultipleFileField(
         label=_("Radiograph files"),
         help_text=_("DICOM, PNG or JPEG. Lateral lumbar radiographs only."),
         widget=MultipleFileInput(
@@ -80,17 +80,17 @@ class UploadForm(PatientDetailsForm):
         max_length=255,
     )
 
-    def clean_files(self) -> list[UploadedFile]:
-        uploaded_files: list[UploadedFile] = self.cleaned_data["files"]
+    def clean_radiographs(self) -> list[UploadedFile]:
+        uploaded_files: list[UploadedFile] = self.cleaned_data["radiographs"]
         for uploaded in uploaded_files:
             check_upload_size(uploaded)
         return uploaded_files
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if "files" not in cleaned or cleaned.get("patient_id"):
+        cleaned = super().clean() or {}
+        if "radiographs" not in cleaned or cleaned.get("patient_id"):
             return cleaned
-        for uploaded in cleaned["files"]:
+        for uploaded in cleaned["radiographs"]:
             if sniff_file_kind(uploaded) in ("png", "jpeg"):
                 raise forms.ValidationError(
                     _(
@@ -103,7 +103,7 @@ class UploadForm(PatientDetailsForm):
 
     def patient_details(self) -> dict[str, Any]:
         """Return the entered patient details without the files."""
-        return {name: value for name, value in self.cleaned_data.items() if name != "files"}
+        return {name: value for name, value in self.cleaned_data.items() if name != "radiographs"}
 
 
 def check_upload_size(uploaded: UploadedFile) -> None:
@@ -153,7 +153,7 @@ class StudyFilterForm(forms.Form):
     date_to = forms.DateField(label=_("Date until"), required=False, widget=DateInput)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
         if date_from and date_to and date_from > date_to:
             raise forms.ValidationError(_("The start date is after the end date."), code="date_order")

@@ -8,18 +8,18 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 
 from screening import roles
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def screening_role_required(view: View) -> View:
     """Redirect anonymous users to sign-in and refuse users who are neither clinician nor admin (403)."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not roles.can_screen(request.user):
             raise PermissionDenied("clinician or admin role required")
         return view(request, *args, **kwargs)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.http import FileResponse, Http404, HttpRequest
+from django.views.decorators.http import require_safe
 
 from screening.errors import FileNotAvailable
 from screening.services import files as file_service
 from screening.views.access import screening_role_required
 
 
+@require_safe
 @screening_role_required
 def original(request: HttpRequest, study_id: int) -> FileResponse:
     """Send the unchanged original file of a study as a download."""
@@ -19,6 +21,7 @@ def original(request: HttpRequest, study_id: int) -> FileResponse:
     return _send(stored, as_attachment=True)
 
 
+@require_safe
 @screening_role_required
 def run_file(request: HttpRequest, study_id: int, name: str) -> FileResponse:
     """Send an overlay or crop that a run of the study recorded, for display in the report."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from screening.errors import StudyNotFound
 from screening.models import AuditEvent
@@ -13,6 +14,7 @@ from screening.views.access import screening_role_required
 from screening.views.report_context import build_report_context
 
 
+@require_safe
 @screening_role_required
 def report(request: HttpRequest, study_id: int) -> HttpResponse:
     """Show the report of ``study_id`` and record that it was viewed."""

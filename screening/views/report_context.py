@@ -19,7 +19,7 @@ from screening.templatetags.olvf_ui import REGION_LABELS, model_label, spacing_s
 
 CLASS_NAMES: tuple[str, ...] = ("normal", "old", "fresh")
 ENSEMBLE = "ensemble"
-# Display order of the classifiers; an architecture not listed here follows in the order stored.
+# Display order of the classifiers. An architecture not listed here follows in the order stored.
 MODEL_ORDER: tuple[str, ...] = ("resnet50", "densenet161", "resnext50_32x4d")
 
 

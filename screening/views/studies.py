@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
 
 from screening import roles
 from screening.forms import StudyFilterForm
@@ -18,7 +19,7 @@ from screening.services.audit import record_event
 from screening.views.access import screening_role_required
 
 PAGE_SIZE = 25
-# The status endpoint answers for at most this many ids per request (one list page).
+# The status endpoint returns at most this many studies per request, which covers one list page.
 MAX_STATUS_IDS = 100
 
 
@@ -33,6 +34,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "screening/home.html")
 
 
+@require_safe
 @screening_role_required
 def study_list(request: HttpRequest) -> HttpResponse:
     """List studies newest first, with search, filters and pagination."""
@@ -57,6 +59,7 @@ def study_list(request: HttpRequest) -> HttpResponse:
     return render(request, "screening/study_list.html", context)
 
 
+@require_safe
 @screening_role_required
 def study_status(request: HttpRequest) -> JsonResponse:
     """Return the status and result of the studies whose ids are given as ``?ids=1,2,3``."""
@@ -68,7 +71,7 @@ def study_status(request: HttpRequest) -> JsonResponse:
 
 
 def study_row(study: Study) -> dict[str, Any]:
-    """Return what the list shows for one study; the same fields feed the status endpoint."""
+    """Return what the list shows for one study. The status endpoint sends the same fields."""
     run = study.current_run
     result_status = run.result_status if run is not None else None
     return {
@@ -124,8 +127,8 @@ def _parse_ids(text: str) -> list[int] | None:
 
 
 def _audit_filters(values: dict[str, Any]) -> dict[str, Any]:
-    """Return the filters for the audit trail; the search text may be a patient name, so only its use is kept."""
-    recorded = {key: str(value) for key, value in values.items() if key != "q"}
+    """Return the filters for the audit trail without the search text, because it may be a patient name."""
+    recorded: dict[str, Any] = {key: str(value) for key, value in values.items() if key != "q"}
     if "q" in values:
         recorded["search"] = True
     return recorded

@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 
 from screening.errors import ScreeningError
 from screening.forms import UploadForm
@@ -24,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class FileOutcome:
-    """What happened to one uploaded file, as the page shows it."""
+    """Outcome of one uploaded file, as the page shows it."""
 
     file_name: str
     outcome: str  # "accepted", "duplicate", "failed" (stored, unreadable) or "rejected" (nothing stored)
@@ -40,6 +41,7 @@ class FileOutcome:
         return dict(self.__dict__)
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @screening_role_required
 def upload(request: HttpRequest) -> HttpResponse:
     """Show the upload page; on POST store each file as a study and report each outcome."""
@@ -51,7 +53,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         return _rejected_response(request, form)
 
     patient = _patient_details(form.patient_details())
-    results = [_ingest_one(request, uploaded, patient) for uploaded in form.cleaned_data["files"]]
+    results = [_ingest_one(request, uploaded, patient) for uploaded in form.cleaned_data["radiographs"]]
     if wants_json(request):
         return JsonResponse(results[0].to_dict(), status=400 if results[0].outcome == "rejected" else 200)
     return _render_page(request, UploadForm(), results)
@@ -96,7 +98,7 @@ def _describe_outcome(file_name: str, outcome: IngestOutcome) -> FileOutcome:
     return FileOutcome(
         file_name=file_name,
         outcome="accepted",
-        outcome_label=Study.Status(study.status).label,
+        outcome_label=str(Study.Status(study.status).label),
         badge=study.status,
         message=_("Uploaded. Screening runs in the background."),
         study_id=study.pk,
@@ -115,7 +117,7 @@ def _rejection(file_name: str, message: str) -> FileOutcome:
 def _rejected_response(request: HttpRequest, form: UploadForm) -> HttpResponse:
     messages = [str(error) for errors in form.errors.values() for error in errors]
     if wants_json(request):
-        names = [uploaded.name for uploaded in request.FILES.getlist("files")]
+        names = [uploaded.name or "" for uploaded in request.FILES.getlist("radiographs")]
         result = _rejection(names[0] if names else "", " ".join(messages))
         return JsonResponse(result.to_dict(), status=400)
     return _render_page(request, form, [], status=400)

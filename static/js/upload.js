@@ -119,7 +119,7 @@
   function send(item) {
     active += 1;
     var data = new FormData();
-    data.append("files", item.file, item.file.name);
+    data.append("radiographs", item.file, item.file.name);
     if (item.patient) {
       Object.keys(item.patient).forEach(function (name) {
         data.append(name, item.patient[name]);

@@ -38,7 +38,7 @@ SCREENING_TIMEOUT_MS = 180_000
 @pytest.fixture
 def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     # Playwright's sync API keeps an event loop running in this thread, so Django's async-safety
-    # check would refuse the fixtures' database calls; the live server itself runs in its own thread.
+    # check would reject the fixtures' database calls. The live server runs in its own thread.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
@@ -93,7 +93,7 @@ def upload_and_open_report(page: Any, base_url: str, path: Path) -> None:
     page.wait_for_selector("[data-testid=banner]")
 
 
-def test_clinician_screens_lumbar_phantom_and_chest_radiograph(
+def test_clinician_screens_lumbar_and_chest(
     browser: Any, e2e_server: Any, e2e_clinician: Any, phantom_dicom: Path
 ) -> None:
     from pydicom.data import get_testdata_file
@@ -119,9 +119,9 @@ def test_clinician_screens_lumbar_phantom_and_chest_radiograph(
     layer_values = page.locator("#layer-switch input[name=layer]").evaluate_all("inputs => inputs.map(i => i.value)")
     assert "ensemble" in layer_values
     page.wait_for_function(
-        "() => Array.from(document.querySelectorAll('#findings-table img')).every(img => img.complete && img.naturalWidth > 0)"
+        "() => Array.from(document.querySelectorAll('[data-testid=cam-grid] img')).every(img => img.complete && img.naturalWidth > 0)"
     )
-    assert page.locator("#findings-table img").count() >= 5
+    assert page.locator("[data-testid=cam-grid] img").count() >= 5
     page.screenshot(path=str(SCREENSHOTS / "02-report-lumbar-ja.png"), full_page=True)
     page.check("#layer-switch input[value=ensemble]", force=True)
     page.wait_for_function(
@@ -149,7 +149,7 @@ def test_clinician_screens_lumbar_phantom_and_chest_radiograph(
     context.close()
 
 
-def test_upload_page_shows_reason_for_bad_file_in_japanese(
+def test_bad_file_reason_in_japanese(
     browser: Any, e2e_server: Any, e2e_clinician: Any, tmp_path: Path
 ) -> None:
     bad_file = tmp_path / "not-a-radiograph.dcm"

@@ -26,13 +26,13 @@ def _signed_in(user: Any, language: str) -> Client:
 
 @pytest.fixture
 def clinician_page_client(clinician: Any) -> Client:
-    """A clinician whose browser asks for English."""
+    """A clinician whose browser requests English."""
     return _signed_in(clinician, "en")
 
 
 @pytest.fixture
 def clinician_page_client_ja(clinician: Any) -> Client:
-    """The same clinician with a browser that asks for Japanese."""
+    """The same clinician with a browser that requests Japanese."""
     return _signed_in(clinician, "ja")
 
 

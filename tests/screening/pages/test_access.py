@@ -31,7 +31,7 @@ def done_study() -> Any:
     return make_study()
 
 
-def test_anonymous_request_redirects_to_sign_in_on_every_page(done_study: Any) -> None:
+def test_anonymous_redirected_on_every_page(done_study: Any) -> None:
     client = Client()
     urls = [reverse("screening:home"), *page_urls(done_study.pk, done_study.current_run.overview_overlay)]
     for url in urls:
@@ -41,7 +41,7 @@ def test_anonymous_request_redirects_to_sign_in_on_every_page(done_study: Any) -
 
 
 def test_anonymous_post_to_upload_redirects_and_stores_nothing(done_study: Any) -> None:
-    response = Client().post(reverse("screening:upload"), {"files": []})
+    response = Client().post(reverse("screening:upload"), {"radiographs": []})
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
 
 import pytest
 from django.test import Client
@@ -29,9 +28,9 @@ def test_list_shows_newest_first(clinician_page_client: Client) -> None:
 
 @pytest.mark.parametrize("term", ["KW-7731", "Suzuki", "ACC-XY-9"])
 def test_search_matches_id_name_or_accession(clinician_page_client: Client, term: str) -> None:
-    wanted = make_study(patient_id="KW-7731", patient_name="Suzuki Hanako", accession_number="ACC-XY-9")
+    expected = make_study(patient_id="KW-7731", patient_name="Suzuki Hanako", accession_number="ACC-XY-9")
     make_study(patient_name="Tanaka Jiro")
-    assert listed_ids(clinician_page_client, f"?q={term}") == [wanted.pk]
+    assert listed_ids(clinician_page_client, f"?q={term}") == [expected.pk]
 
 
 def test_filters_by_status_mri_and_not_assessable(clinician_page_client: Client) -> None:

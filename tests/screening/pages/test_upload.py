@@ -30,7 +30,7 @@ def png_bytes(seed: int = 0) -> bytes:
 
 def post_file(client: Client, name: str, content: bytes, **fields: str) -> Any:
     upload = SimpleUploadedFile(name, content)
-    return client.post(reverse("screening:upload"), {"files": upload, **fields}, **XHR)
+    return client.post(reverse("screening:upload"), {"radiographs": upload, **fields}, **XHR)
 
 
 def imaging_error_messages(tmp_path: Path, content: bytes) -> tuple[str, str]:
@@ -76,7 +76,7 @@ def test_not_an_image_reason_in_japanese(clinician_page_client_ja: Client, tmp_p
 def test_rejected_file_without_javascript_shows_reason_on_page(clinician_page_client_ja: Client, tmp_path: Path) -> None:
     _, expected_ja = imaging_error_messages(tmp_path, NOT_AN_IMAGE)
     upload = SimpleUploadedFile("report.pdf", NOT_AN_IMAGE)
-    response = clinician_page_client_ja.post(reverse("screening:upload"), {"files": upload})
+    response = clinician_page_client_ja.post(reverse("screening:upload"), {"radiographs": upload})
     assert response.status_code == 200
     html = response.content.decode()
     assert 'data-outcome="rejected"' in html
@@ -156,7 +156,7 @@ def test_post_without_file_is_reported_not_500(clinician_page_client: Client) ->
 
 def test_several_files_without_javascript_each_get_an_outcome(clinician_page_client: Client) -> None:
     files = [SimpleUploadedFile("one.png", png_bytes(1)), SimpleUploadedFile("two.png", png_bytes(2))]
-    response = clinician_page_client.post(reverse("screening:upload"), {"files": files, "patient_id": "MULTI"})
+    response = clinician_page_client.post(reverse("screening:upload"), {"radiographs": files, "patient_id": "MULTI"})
     assert response.status_code == 200
     assert response.content.decode().count('data-outcome="accepted"') == 2
     assert Study.objects.filter(patient_id="MULTI").count() == 2
