@@ -138,6 +138,22 @@ def test_jpeg_gray_is_lossy(tmp_path: Path, gray8: np.ndarray) -> None:
     assert float(np.abs(radiograph.rendering.astype(int) - gray8.astype(int)).mean()) < 6
 
 
+def test_jpeg_rgb_colour_is_converted(tmp_path: Path) -> None:
+    rgb = np.zeros((32, 32, 3), dtype=np.uint8)
+    rgb[..., 0] = 200  # a reddish image, as a photographed film with a colour cast might be
+    rgb[..., 1] = 120
+    rgb[..., 2] = 60
+    path = tmp_path / "colour.jpg"
+    Image.fromarray(rgb).save(path, quality=95)
+
+    radiograph = load(path)
+
+    assert {"colour_converted", "lossy_compression"} <= _codes(radiograph)
+    assert radiograph.provenance.derived_from_colour is True
+    # BT.601 luma of (200, 120, 60) is 137.2; JPEG may move each channel by a step or two.
+    assert abs(int(radiograph.rendering[16, 16]) - 137) <= 3
+
+
 def test_jpeg_cmyk_is_converted(tmp_path: Path) -> None:
     cmyk = np.zeros((16, 16, 4), dtype=np.uint8)
     cmyk[..., 0] = 255  # full cyan
