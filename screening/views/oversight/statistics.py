@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from screening.models import AuditEvent
+from screening.models import AuditEvent, Study
 from screening.services.audit import record_event
 from screening.services.statistics import compute_statistics, report_to_csv
 from screening.views.oversight.access import statistics_role_required
@@ -26,7 +26,7 @@ def _date_range(request: HttpRequest) -> tuple[DateRangeForm, dict]:
 def _chart_labels() -> dict[str, Any]:
     """Return the translated labels that the chart script shows."""
     return {
-        "studies": _("Studies"),
+        "studies": _("Number of studies"),
         "empty": _("No data in this range."),
         "results": {
             "mri_recommended": _("MRI recommended"),
@@ -51,6 +51,8 @@ def statistics_page(request: HttpRequest) -> HttpResponse:
         "form": form,
         "report": report,
         "chart_data": report.to_dict(),
+        "chart_labels": _chart_labels(),
+        "status_labels": dict(Study.Status.choices),
         "query": request.GET.urlencode(),
     }
     return render(request, "oversight/statistics.html", context)

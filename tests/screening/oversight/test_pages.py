@@ -126,6 +126,7 @@ def test_statistics_page_shows_aggregates_without_names(study, oversight_clients
     content = response.content.decode()
     assert response.status_code == 200
     assert 'id="chart-volume"' in content
+    assert '<script id="statistics-labels" type="application/json">{"studies"' in content
     assert "statistics.js" in content
     assert "Sato" not in content
     assert "P0" not in content  # no patient IDs either
