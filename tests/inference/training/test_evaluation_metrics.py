@@ -240,7 +240,9 @@ def test_kappa_between_readers_skips_vertebrae_read_once() -> None:
     second = cases.y_true.copy()
     second[0] = -1  # not read by the second reader
     second[1] = 1  # disagrees: reference normal, second reader old
-    partial = ClassificationCases(cases.y_true, cases.probabilities, cases.patient_ids, cases.image_ids, second)
+    partial = ClassificationCases(
+        cases.y_true, cases.probabilities, cases.patient_ids, cases.image_ids, second
+    )
 
     report = classification_report(partial, fresh_threshold=0.35, settings=Bootstrap(20))
 
