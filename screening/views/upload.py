@@ -100,7 +100,9 @@ def _describe_outcome(file_name: str, outcome: IngestOutcome) -> FileOutcome:
         outcome="accepted",
         outcome_label=str(Study.Status(study.status).label),
         badge=study.status,
-        message=_("Uploaded. Screening runs in the background."),
+        message=_("Uploaded and screened.")
+        if study.status == Study.Status.DONE
+        else _("Uploaded. Screening runs in the background."),
         study_id=study.pk,
         study_url=url,
         link_text=_("Open study %(id)s") % {"id": study.pk},

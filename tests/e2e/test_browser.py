@@ -168,3 +168,37 @@ def test_bad_file_reason_in_japanese(
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "07-upload-rejected-ja.png"), full_page=True)
     context.close()
+
+
+def test_png_upload_asks_for_patient_id(browser: Any, e2e_server: Any, e2e_clinician: Any, tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from screening.models import Study
+
+    png = tmp_path / "lateral.png"
+    Image.fromarray(np.random.default_rng(3).integers(0, 255, size=(256, 160), dtype=np.uint8)).save(png)
+    context = browser.new_context(locale="en-US", viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    sign_in(page, e2e_server.url, e2e_clinician.username)
+
+    page.goto(f"{e2e_server.url}/upload/")
+    page.set_input_files("#upload-form input[type=file]", str(png))
+    item = page.locator("#upload-list .upload-item").last
+    panel = item.locator(".upload-item__patient")
+    panel.wait_for(state="visible")
+    item.locator(".upload-item__start").click()
+    assert panel.is_visible(), "the file must not be sent without a patient ID"
+    item.locator("input[name=patient_id]").fill("PNG-E2E-1")
+    item.locator("input[name=patient_name]").fill("Kato Yumi")
+    item.locator(".upload-item__start").click()
+    item.locator(".upload-item__outcome a").wait_for(timeout=SCREENING_TIMEOUT_MS)
+    assert item.get_attribute("data-outcome") == "accepted"
+    assert item.locator("progress").get_attribute("value") == "100"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "08-upload-png-en.png"), full_page=True)
+    context.close()
+
+    study = Study.objects.get(patient_id="PNG-E2E-1")
+    assert study.patient_name == "Kato Yumi"
+    assert study.radiograph.file_type == "png"
