@@ -1,11 +1,12 @@
 """The demo bundle: phantoms, training, calibration and evaluation in one call.
 
-``build_demo_bundle`` draws phantom patients for training and validation
-(one seed), trains the detector and the three classifiers, calibrates the
-fresh threshold on the validation split, writes a bundle marked
-``"demo": true``, and evaluates it on phantoms drawn with another seed that
-training never saw. The bundle is for demonstration and testing only: its
-models have seen phantoms, never a real radiograph.
+``build_demo_bundle`` draws phantom patients with one seed and splits them by
+patient into training and validation. It trains the detector and the three
+classifiers, calibrates the fresh threshold on the validation split and writes
+a bundle marked ``"demo": true``. Then it evaluates the bundle on phantoms of
+another seed, which training never saw. The bundle is for demonstration and
+testing only, because its models were trained on phantoms, never on a real
+radiograph.
 
 Two profiles exist. "tiny" is for tests and CI: small images, a small
 detector and few epochs, sized to finish in minutes on two CPU cores while
@@ -104,13 +105,15 @@ PROFILES: dict[str, DemoProfile] = {
     ),
     "full": DemoProfile(
         name="full",
-        train_patients=160,
+        train_patients=140,
         test_patients=40,
         image_rows=512,
         images_per_patient=(1, 2),
         validation_share=0.2,
-        detector=DetectorTrainingConfig(image_size=320, epochs=40, batch=16, patience=10),
-        classifier=ClassifierTrainingConfig(input_size=64, epochs=12, batch_size=32, patience=4),
+        detector=DetectorTrainingConfig(
+            model_yaml=PICO_YOLO_YAML, image_size=192, epochs=50, batch=8, patience=15
+        ),
+        classifier=ClassifierTrainingConfig(input_size=64, epochs=8, batch_size=32, patience=3),
         bootstrap_resamples=1000,
     ),
 }
@@ -120,10 +123,10 @@ def build_demo_bundle(out_dir: Path, *, profile: str = "full", device: str = "au
     """Build the demo bundle of ``profile`` into ``out_dir`` and return that folder.
 
     The bundle is assembled in a sibling work folder and moved into place only
-    when complete, so ``out_dir`` never holds half a bundle; an existing
-    ``out_dir`` is replaced. The work folder (phantoms, YOLO run) is kept next
-    to it as ``<out_dir>.work`` for inspection. Raises ValueError for an
-    unknown profile.
+    when complete, so ``out_dir`` never contains half a bundle. An existing
+    ``out_dir`` is replaced. The work folder (phantoms, YOLO run) stays next to
+    it as ``<out_dir>.work`` for inspection. Raises ValueError for an unknown
+    profile.
     """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")

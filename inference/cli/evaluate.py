@@ -1,8 +1,8 @@
 """``python -m inference evaluate | cam-analysis``: measure a bundle on labelled data.
 
-By default the test split of ``--data`` is used (the same split by patient as
-training, from ``--split-seed`` and ``--fractions``); ``--split all`` takes the
-whole folder, for a set kept apart from training. ``--external`` names a
+By default the test split of ``--data`` is used. It is the split by patient
+that training used, given the same ``--split-seed`` and ``--fractions``.
+``--split all`` takes the whole folder, for a set kept apart from training. ``--external`` names a
 further labelled folder, reported separately as the external validation.
 """
 

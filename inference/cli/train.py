@@ -185,6 +185,7 @@ def run_train_detector(args: argparse.Namespace) -> int:
         device=resolve_device(args.device),
         seed=args.seed,
     )
+
     work = args.out / "detector-work"
     data_yaml = write_yolo_dataset(
         {
@@ -195,6 +196,7 @@ def run_train_detector(args: argparse.Namespace) -> int:
         max_side=config.image_size,
     )
     result = train_detector(data_yaml, work, config)
+
     target = args.out / "detector.pt"
     target.write_bytes(result.weights.read_bytes())
     write_record(
@@ -234,6 +236,7 @@ def run_train_classifiers(args: argparse.Namespace) -> int:
     if unknown:
         raise SystemExit(f"unknown architectures {unknown}; choose from {list(ARCHITECTURES)}")
     initial = _initial_weights(args.initial_weights)
+
     splits = load_split(args)
     renderings = read_renderings([*splits["train"], *splits["validation"]])
     config = ClassifierTrainingConfig(
@@ -247,6 +250,7 @@ def run_train_classifiers(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     train_samples, val_samples = vertebra_samples(splits["train"]), vertebra_samples(splits["validation"])
+
     results = [
         train_classifier(
             architecture,
@@ -259,6 +263,7 @@ def run_train_classifiers(args: argparse.Namespace) -> int:
         )
         for architecture in architectures
     ]
+
     write_record(
         args.out,
         CLASSIFIERS_RECORD,

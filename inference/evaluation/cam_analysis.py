@@ -1,10 +1,10 @@
 """Quantitative Grad-CAM analysis: where the ensemble looks, by reference class.
 
-For every labelled lumbar vertebra the crop is cut at the reference box, each
-classifier's Grad-CAM map is computed for its own predicted class, and the
+For every labelled lumbar vertebra the crop is cut at the reference box, and
+each classifier's Grad-CAM map is computed for its own predicted class. The
 ensemble map (the scaled mean of the three) is divided into the regions of
-``inference.regions`` (anterior and posterior wall, superior and inferior
-endplate, centre, outside). For each region the shares of the three reference
+``inference.regions``: anterior and posterior wall, superior and inferior
+endplate, centre and outside. For each region the shares of the three reference
 classes are compared with a Kruskal-Wallis H test, and the mean ensemble map
 of each class is drawn.
 """

@@ -4,7 +4,7 @@ Detection is measured on the raw detector output (confidence threshold 0.001,
 as ultralytics' own validation does), so mAP covers the whole
 precision-recall curve. Classification is measured on crops cut at the
 reference boxes, so a detector miss does not hide or inflate a classifier
-error; the detector and the classifiers are reported separately.
+error. The detector and the classifiers are reported separately.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Crops come from ``inference.crops.crop_square`` on the 8-bit rendering of
 ``inference.imaging.load`` and are normalised by
-``inference.classification.to_tensor_batch``, so a trained model sees at
-screening exactly the input it was trained on.
+``inference.classification.to_tensor_batch``, so screening feeds a trained
+model the same input that it was trained on.
 
 Augmentation suits lateral radiographs: a small jitter of the box (position
 and size, as detector boxes vary), a small rotation, brightness, contrast and
