@@ -119,14 +119,16 @@ PROFILES: dict[str, DemoProfile] = {
 }
 
 
-def build_demo_bundle(out_dir: Path, *, profile: str = "full", device: str = "auto", seed: int = 0) -> Path:
+def build_demo_bundle(
+    out_dir: Path, *, profile: str = "full", device: str = "auto", seed: int = 0, keep_work: bool = True
+) -> Path:
     """Build the demo bundle of ``profile`` into ``out_dir`` and return that folder.
 
     The bundle is assembled in a sibling work folder and moved into place only
     when complete, so ``out_dir`` never contains half a bundle. An existing
     ``out_dir`` is replaced. The work folder (phantoms, YOLO run) stays next to
-    it as ``<out_dir>.work`` for inspection. Raises ValueError for an unknown
-    profile.
+    it as ``<out_dir>.work`` for inspection unless ``keep_work`` is False.
+    Raises ValueError for an unknown profile.
     """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
@@ -236,6 +238,8 @@ def build_demo_bundle(out_dir: Path, *, profile: str = "full", device: str = "au
         shutil.rmtree(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(staging), str(out_dir))
+    if not keep_work:
+        shutil.rmtree(work)
     logger.info("demo bundle written to %s in %.0f s: %s", out_dir, timings["total"], json.dumps(metrics))
     return out_dir
 
@@ -254,7 +258,7 @@ def ensure_tiny_bundle(cache_dir: Path) -> Path:
         if _is_current_tiny_bundle(bundle_dir):
             return bundle_dir
         logger.info("building the tiny demo bundle in %s", bundle_dir)
-        return build_demo_bundle(bundle_dir, profile="tiny", device="cpu", seed=0)
+        return build_demo_bundle(bundle_dir, profile="tiny", device="cpu", seed=0, keep_work=False)
 
 
 def headline_metrics(report: dict[str, Any]) -> dict[str, Any]:
