@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import shutil
@@ -198,6 +199,7 @@ def build_demo_bundle(
         training={
             "profile": profile,
             "build_revision": BUILD_REVISION,
+            "phantom_generator_sha256": phantom_generator_fingerprint(),
             "seed": seed,
             "test_seed": seed + TEST_SEED_OFFSET,
             "device": device,
@@ -259,6 +261,17 @@ def ensure_tiny_bundle(cache_dir: Path) -> Path:
             return bundle_dir
         logger.info("building the tiny demo bundle in %s", bundle_dir)
         return build_demo_bundle(bundle_dir, profile="tiny", device="cpu", seed=0, keep_work=False)
+
+
+def phantom_generator_fingerprint() -> str:
+    """Return the sha256 of the phantom generator's source files, so a changed generator marks old bundles stale."""
+    import inference.phantoms
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(inference.phantoms.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def headline_metrics(report: dict[str, Any]) -> dict[str, Any]:
@@ -392,7 +405,13 @@ def _is_current_tiny_bundle(bundle_dir: Path) -> bool:
         logger.warning("cached tiny bundle in %s is unusable, rebuilding: %s", bundle_dir, error.message_en)
         return False
     training = manifest.training
-    return training.get("profile") == "tiny" and training.get("build_revision") == BUILD_REVISION
+    # A tiny bundle must find the levels on phantoms of the current generator, so a generator change
+    # makes it stale as well.
+    return (
+        training.get("profile") == "tiny"
+        and training.get("build_revision") == BUILD_REVISION
+        and training.get("phantom_generator_sha256") == phantom_generator_fingerprint()
+    )
 
 
 @contextlib.contextmanager
