@@ -186,7 +186,9 @@ def run_train_detector(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
 
-    work = args.out / "detector-work"
+    # The YOLO copies of the radiographs stay outside the bundle folder, so sharing a bundle never
+    # shares patient images.
+    work = args.out.parent / f"{args.out.name}.detector-work"
     data_yaml = write_yolo_dataset(
         {
             "train": detector_images(splits["train"], renderings),
