@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from screening.views.oversight import audit, bundles, reports, review, statistics
+from screening.views.oversight import audit, bundles, fonts, reports, review, statistics
 
 oversight_patterns = [
     path("findings/<int:finding_id>/review/", review.review_create, name="review_create"),
@@ -15,6 +15,7 @@ oversight_patterns = [
     path("studies/<int:study_id>/rerun/", bundles.study_rerun, name="study_rerun"),
     path("statistics/", statistics.statistics_page, name="statistics"),
     path("statistics.csv", statistics.statistics_csv, name="statistics_csv"),
+    path("fonts/ipaexgothic.ttf", fonts.chart_font, name="chart_font"),
     path("audit/", audit.audit_page, name="audit"),
     path("audit.csv", audit.audit_csv, name="audit_csv"),
     path("audit/verify/", audit.audit_verify, name="audit_verify"),

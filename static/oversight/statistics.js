@@ -2,6 +2,8 @@
 (function () {
   "use strict";
 
+  // IPAexGothic is served by the application, so Japanese labels never depend on the client's fonts.
+  var CHART_FONT = '12px "IPAexGothic", sans-serif';
   var COLOURS = { normal: "#2e7d4f", old: "#b07d12", fresh: "#b3261e", bar: "#2f5d8a",
                   mri_recommended: "#b3261e", no_fresh_fracture_found: "#2e7d4f", not_assessable: "#8a6d3b" };
 
@@ -21,7 +23,7 @@
     canvas.style.height = height + "px";
     context.scale(ratio, ratio);
     context.clearRect(0, 0, width, height);
-    context.font = "12px sans-serif";
+    context.font = CHART_FONT;
 
     var left = 40, right = 10, top = 10, bottom = series.length > 1 ? 52 : 36;
     var plotWidth = width - left - right, plotHeight = height - top - bottom;
@@ -136,6 +138,10 @@
     });
     window.addEventListener("resize", redraw);
     redraw();
+    // Canvas text does not wait for web fonts, so draw again once the chart font has loaded.
+    if (document.fonts && document.fonts.load) {
+      document.fonts.load(CHART_FONT).then(redraw, function () { /* keep the fallback rendering */ });
+    }
   }
 
   if (document.readyState === "loading") {

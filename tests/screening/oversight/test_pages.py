@@ -133,6 +133,16 @@ def test_statistics_page_shows_aggregates_without_names(study, oversight_clients
     assert AuditEvent.objects.filter(action="statistics_view").count() == 1
 
 
+def test_statistics_page_loads_chart_font_from_application(oversight_clients):
+    page = oversight_clients["manager"].get(reverse("oversight:statistics")).content.decode()
+    font = oversight_clients["manager"].get(reverse("oversight:chart_font"))
+
+    assert reverse("oversight:chart_font") in page
+    assert font.status_code == 200
+    assert font["Content-Type"] == "font/ttf"
+    assert b"".join(font.streaming_content)[:4] == b"\x00\x01\x00\x00"  # TrueType outlines
+
+
 def test_statistics_page_rejects_reversed_range(oversight_clients):
     response = oversight_clients["manager"].get(
         reverse("oversight:statistics"), {"date_from": "2026-12-05", "date_to": "2026-12-01"}

@@ -50,6 +50,7 @@ ACCESS: dict[str, str] = {
     "oversight:study_rerun": "admin",
     "oversight:statistics": "statistics",
     "oversight:statistics_csv": "statistics",
+    "oversight:chart_font": "signed_in",
     "oversight:audit": "admin",
     "oversight:audit_csv": "admin",
     "oversight:audit_verify": "admin",
