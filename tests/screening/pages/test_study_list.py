@@ -6,7 +6,9 @@ import datetime as dt
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from pages.factories import make_study
@@ -114,3 +116,26 @@ def test_status_endpoint_ignores_unknown_ids(clinician_page_client: Client) -> N
 def test_empty_list_invites_upload(clinician_page_client: Client) -> None:
     html = clinician_page_client.get(reverse("screening:study_list")).content.decode()
     assert "No studies yet" in html
+
+
+def test_list_query_count_does_not_grow(clinician_page_client: Client) -> None:
+    for _ in range(2):
+        make_study()
+    clinician_page_client.get(reverse("screening:study_list"))  # warm the session and role caches
+    with CaptureQueriesContext(connection) as few:
+        clinician_page_client.get(reverse("screening:study_list"))
+    for _ in range(8):
+        make_study()
+    with CaptureQueriesContext(connection) as many:
+        clinician_page_client.get(reverse("screening:study_list"))
+    assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_status_endpoint_query_count_does_not_grow(clinician_page_client: Client) -> None:
+    studies = [make_study() for _ in range(6)]
+    url = reverse("screening:study_status")
+    with CaptureQueriesContext(connection) as one:
+        clinician_page_client.get(f"{url}?ids={studies[0].pk}")
+    with CaptureQueriesContext(connection) as six:
+        clinician_page_client.get(f"{url}?ids={','.join(str(study.pk) for study in studies)}")
+    assert len(six.captured_queries) == len(one.captured_queries)
