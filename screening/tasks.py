@@ -134,6 +134,7 @@ class InProcessDispatcher:
     """
 
     def __init__(self) -> None:
+        # Items are (study_id, bundle_id); None asks the thread to stop.
         self._queue: queue.Queue[tuple[int, int | None] | None] = queue.Queue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -175,18 +176,29 @@ class InProcessDispatcher:
 
     def _loop(self) -> None:
         interval = float(settings.OLVF_SWEEP_INTERVAL_SECONDS)
+        next_sweep = time.monotonic() + interval
         while True:
             try:
-                item = self._queue.get(timeout=interval)
+                item = self._queue.get(timeout=max(0.0, next_sweep - time.monotonic()))
             except queue.Empty:
-                self._run_safely(partial(sweep_stuck_studies.apply, throw=False))
-                continue
-            try:
-                if item is None:
+                pass
+            else:
+                if not self._handle(item):
                     return
-                self._run_safely(partial(run_screening_task.apply, args=item, throw=False))
-            finally:
-                self._queue.task_done()
+            # Checked after every task too, so that a steady stream of uploads cannot postpone the sweep.
+            if time.monotonic() >= next_sweep:
+                self._run_safely(partial(sweep_stuck_studies.apply, throw=False))
+                next_sweep = time.monotonic() + interval
+
+    def _handle(self, item: tuple[int, int | None] | None) -> bool:
+        """Run one queued study; return False for the stop request."""
+        try:
+            if item is None:
+                return False
+            self._run_safely(partial(run_screening_task.apply, args=item, throw=False))
+            return True
+        finally:
+            self._queue.task_done()
 
     @staticmethod
     def _run_safely(call: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -223,3 +224,26 @@ def test_in_process_dispatcher_runs_task_on_its_thread(
 
     assert finished
     assert Study.objects.get(pk=study.pk).status == Study.Status.DONE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_process_dispatcher_sweeps_while_idle(
+    monkeypatch: pytest.MonkeyPatch, clinician: Any, tmp_path: Path, settings: Any
+) -> None:
+    bundle = install_bundle(write_hashed_bundle(tmp_path / "bundle"))
+    activate_bundle(bundle.pk)
+    use_pipeline(monkeypatch, screening_result())
+    study = ingest_upload(uploaded("s.png", png_bytes(seed=23)), user=clinician).study
+    AnalysisRun.objects.filter(study=study).delete()
+    make_stuck(study, minutes=45)
+    settings.OLVF_SWEEP_INTERVAL_SECONDS = 0.2
+    dispatcher = tasks.InProcessDispatcher()
+
+    dispatcher.start()
+    deadline = time.monotonic() + 30
+    while Study.objects.get(pk=study.pk).status != Study.Status.DONE and time.monotonic() < deadline:
+        time.sleep(0.1)
+    dispatcher.stop()
+
+    assert Study.objects.get(pk=study.pk).status == Study.Status.DONE
+    assert Study.objects.get(pk=study.pk).requeue_count == 1
