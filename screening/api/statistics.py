@@ -52,7 +52,12 @@ class StatisticsView(APIView):
 
     permission_classes = [IsManagerOrAdmin]
 
-    @extend_schema(parameters=_DATE_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="statistics_retrieve",
+        tags=["statistics"],
+        parameters=_DATE_PARAMETERS,
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request) -> Response:
         dates = _dates(request)
         report = compute_statistics(**dates)
@@ -65,7 +70,12 @@ class StatisticsCsvView(APIView):
 
     permission_classes = [IsManagerOrAdmin]
 
-    @extend_schema(parameters=_DATE_PARAMETERS, responses={(200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(
+        operation_id="statistics_csv_retrieve",
+        tags=["statistics"],
+        parameters=_DATE_PARAMETERS,
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    )
     def get(self, request: Request) -> HttpResponse:
         dates = _dates(request)
         report = compute_statistics(**dates)
