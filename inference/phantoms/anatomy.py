@@ -133,9 +133,8 @@ def _sample_vertebra(
 ) -> VertebraAnatomy:
     posterior = l3_height * _RELATIVE_HEIGHT[level] * float(rng.uniform(0.96, 1.04))
     anterior = posterior * _NORMAL_ANTERIOR_RATIO[level] * float(rng.uniform(0.98, 1.02))
-    middle = min(anterior, posterior) * float(
-        rng.uniform(0.94, 0.98)
-    )  # normal endplates are slightly concave
+    # Normal endplates are slightly concave, so the middle height is the smallest.
+    middle = min(anterior, posterior) * float(rng.uniform(0.94, 0.98))
     depth = posterior * _DEPTH_RATIO[level] * float(rng.uniform(0.94, 1.06))
 
     deformity: Deformity = "none"
@@ -157,7 +156,8 @@ def _sample_vertebra(
     schmorl = None
     if level != "S1" and rng.random() < 0.08:
         schmorl = "superior" if rng.random() < 0.5 else "inferior"
-    cortex = 1.0 if vertebra_class != "old" else float(rng.uniform(1.8, 2.5))  # old: well-corticated margins
+    # Old fractures heal with smooth, well-corticated margins: a thicker rim.
+    cortex = 1.0 if vertebra_class != "old" else float(rng.uniform(1.8, 2.5))
 
     return VertebraAnatomy(
         level=level,
