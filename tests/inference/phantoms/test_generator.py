@@ -151,3 +151,46 @@ def test_drawing_1024_rows_is_fast() -> None:
         generate_image(anatomy, seed=0, patient_index=0, image_index=image_index, image_size=1024)
     # The target is well under 0.5 s per image; 2 s leaves room for a busy shared CPU.
     assert (time.perf_counter() - started) / 3 < 2.0
+
+
+def test_anterior_points_lie_left_of_posterior(phantom_folder: DatasetInfo) -> None:
+    for truth in _truths(phantom_folder):
+        for level in truth["levels"].values():
+            corners = level["corners"]
+            assert corners["superior_anterior"][0] < corners["superior_posterior"][0]
+            assert corners["inferior_anterior"][0] < corners["inferior_posterior"][0]
+
+
+def test_signs_match_vertebra_class(phantom_folder: DatasetInfo) -> None:
+    fresh_signs = {"anterior_buckling", "anterior_step"}
+    for truth in _truths(phantom_folder):
+        for name, level in truth["levels"].items():
+            signs = set(level["signs"])
+            if level["class"] == "fresh":
+                assert signs & fresh_signs, (truth["image_id"], name)
+                assert "corticated_margins" not in signs
+            elif level["class"] == "old":
+                assert "corticated_margins" in signs
+                assert not signs & fresh_signs
+                assert level["genant_grade"] >= 1
+            else:
+                assert not signs
+
+
+def test_collimation_leaves_bodies_exposed(phantom_folder: DatasetInfo) -> None:
+    for truth in _truths(phantom_folder):
+        fx1, fy1, fx2, fy2 = truth["phantom"]["distractors"]["collimation"]
+        for level in truth["levels"].values():
+            x1, y1, x2, y2 = level["box"]
+            assert fx1 <= x1
+            assert fy1 <= y1
+            assert x2 <= fx2
+            assert y2 <= fy2
+
+
+def test_fractures_only_at_lumbar_levels(tmp_path: Path) -> None:
+    info = generate_dataset(tmp_path, patients=3, seed=2, class_mix={"old": 1.0}, image_size=256)
+    for truth in _truths(info):
+        assert truth["levels"]["T12"]["class"] == "normal"
+        assert truth["levels"]["S1"]["class"] == "normal"
+        assert {truth["levels"][name]["class"] for name in ("L1", "L2", "L3", "L4", "L5")} == {"old"}
