@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import sys
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -199,8 +200,9 @@ def run_train_detector(args: argparse.Namespace) -> int:
     )
     result = train_detector(data_yaml, work, config)
 
+    args.out.mkdir(parents=True, exist_ok=True)
     target = args.out / "detector.pt"
-    target.write_bytes(result.weights.read_bytes())
+    shutil.copyfile(result.weights, target)
     write_record(
         args.out,
         DETECTOR_RECORD,
