@@ -169,7 +169,7 @@ def test_bootstrap_interval_contains_estimate_and_repeats_for_seed() -> None:
 
 
 def test_bootstrap_by_group_draws_whole_groups() -> None:
-    # Every group holds one 0 and one 1, so any resample of whole groups has mean 0.5 exactly.
+    # Every group contains one 0 and one 1, so any resample of whole groups has mean 0.5 exactly.
     values = np.array([0, 1, 0, 1, 0, 1], dtype=float)
     groups = ["a", "a", "b", "b", "c", "c"]
 
