@@ -118,7 +118,7 @@ def _patch(
 
 def _texture(rng: np.random.Generator, shape: tuple[int, ...], sigma: float) -> np.ndarray:
     """Return smooth noise with unit standard deviation: the trabecular pattern."""
-    noise = ndimage.gaussian_filter(rng.standard_normal(shape).astype(np.float32), sigma)
+    noise = ndimage.gaussian_filter(rng.standard_normal(shape, dtype=np.float32), sigma)
     return noise / max(float(noise.std()), 1e-6)
 
 
@@ -399,7 +399,7 @@ def _expose(density: np.ndarray, photons: float, heel_effect: float, rng: np.ran
     incident = photons * (1.0 + heel_effect * (np.arange(rows, dtype=np.float32) / rows - 0.5))
     expected = incident[:, None] * np.exp(-density)
     # Gaussian approximation of Poisson counts, fine above a few photons per pixel.
-    counts = expected + np.sqrt(expected) * rng.standard_normal(density.shape).astype(np.float32)
+    counts = expected + np.sqrt(expected) * rng.standard_normal(density.shape, dtype=np.float32)
     return -np.log(np.maximum(counts, 0.5) / photons)
 
 
@@ -414,5 +414,5 @@ def _collimate(
     mask = np.ones(signal.shape, dtype=bool)
     mask[y1:y2, x1:x2] = False
     if mask.any():
-        signal[mask] = COLLIMATED_SIGNAL + 0.05 * rng.standard_normal(int(mask.sum())).astype(np.float32)
+        signal[mask] = COLLIMATED_SIGNAL + 0.05 * rng.standard_normal(int(mask.sum()), dtype=np.float32)
     return x1, y1, x2, y2
