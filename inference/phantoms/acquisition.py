@@ -48,6 +48,9 @@ def sample_acquisition(
     rows = int(image_size) if image_size else int(rng.integers(896, 1281))
     collimation = tuple(float(rng.uniform(0.02, 0.08)) if rng.random() < 0.35 else 0.0 for _ in range(4))
     file_format: FileFormat = formats[int(rng.integers(len(formats)))]  # type: ignore[assignment]
+    marker: Literal["L", "R"] | None = "L" if rng.random() < 0.5 else "R"
+    if rng.random() >= 0.85:
+        marker = None  # some films carry no side marker
     return Acquisition(
         rows=rows,
         aspect=float(rng.uniform(0.72, 0.9)),
@@ -65,7 +68,7 @@ def sample_acquisition(
         spacing_tag="PixelSpacing" if rng.random() < 0.7 else "ImagerPixelSpacing",
         window_in_header=bool(rng.random() < 0.6),
         collimation=collimation,  # type: ignore[arg-type]
-        marker=("L" if rng.random() < 0.5 else "R") if rng.random() < 0.85 else None,
+        marker=marker,
         marker_corner=("top_left", "top_right", "bottom_left", "bottom_right")[int(rng.integers(4))],  # type: ignore[arg-type]
         ribs=int(rng.choice([0, 1, 2], p=[0.1, 0.3, 0.6])),
         iliac_crest=bool(rng.random() < 0.9),
