@@ -66,7 +66,7 @@ def sample_acquisition(
         bits_stored=int(rng.choice([12, 14, 15, 16])),
         modality="CR" if rng.random() < 0.5 else "DX",
         spacing_tag="PixelSpacing" if rng.random() < 0.7 else "ImagerPixelSpacing",
-        window_in_header=bool(rng.random() < 0.6),
+        window_in_header=bool(rng.random() < 0.8),
         collimation=collimation,  # type: ignore[arg-type]
         marker=marker,
         marker_corner=("top_left", "top_right", "bottom_left", "bottom_right")[int(rng.integers(4))],  # type: ignore[arg-type]

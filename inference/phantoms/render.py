@@ -141,12 +141,25 @@ def _draw_body(
     value = body * TRABECULAR * bone_density * (1.0 + 0.22 * texture)
     cortex_width = 0.9 * scale * anatomy.cortex
     cortex_strength = CORTEX * (1.4 if "corticated_margins" in anatomy.signs else 0.6 + 0.4 * bone_density)
-    value += body * (depth < cortex_width) * cortex_strength
+    cortex = body * (depth < cortex_width) * cortex_strength
+    if vertebra.wall_sign is not None:
+        cortex *= _cortical_break(vertebra, u, v, scale)
+    value += cortex
     if "condensation_band" in anatomy.signs:
         value += _condensation_band(vertebra, u, v, body, scale, rng)
     for corner in anatomy.osteophytes:
         value += _osteophyte(vertebra, u, v, corner, anatomy.osteophyte_size * scale) * cortex_strength * 1.4
     density[where] += value
+
+
+def _cortical_break(vertebra: PlacedVertebra, u: np.ndarray, v: np.ndarray, scale: float) -> np.ndarray:
+    """Return a factor that interrupts the anterior cortex where a fresh fracture buckles or steps."""
+    sign = vertebra.wall_sign
+    assert sign is not None
+    gap = 1.5 * scale
+    along = np.exp(-(((v - sign.v) / gap) ** 2))
+    front = u < -vertebra.half_depth + 0.2 * vertebra.half_depth * 2
+    return 1.0 - 0.85 * along * front
 
 
 def _schmorl_notch(
