@@ -7,6 +7,7 @@ per image in the labelled-folder format that ``inference.datasets`` reads.
 from __future__ import annotations
 
 from inference.phantoms.anatomy import LEVELS, genant_grade
+from inference.phantoms.export import export_crops, export_yolo
 from inference.phantoms.generator import (
     DEFAULT_CLASS_MIX,
     DatasetInfo,
@@ -23,6 +24,8 @@ __all__ = [
     "DatasetInfo",
     "PhantomImage",
     "available_dicom_encodings",
+    "export_crops",
+    "export_yolo",
     "generate_dataset",
     "generate_image",
     "generate_patient",
