@@ -117,8 +117,8 @@ class LabelledDataset:
 
     def subset(self, patient_ids: Sequence[str]) -> LabelledDataset:
         """Return the images of ``patient_ids``."""
-        wanted = set(patient_ids)
-        return LabelledDataset(self.root, tuple(image for image in self.images if image.patient_id in wanted))
+        selected = set(patient_ids)
+        return LabelledDataset(self.root, tuple(image for image in self.images if image.patient_id in selected))
 
 
 @dataclass(frozen=True)
