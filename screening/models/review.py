@@ -46,7 +46,7 @@ class VertebraReview(models.Model):
 
     @property
     def reviewed_class(self) -> str:
-        """Return the class the reviewer holds correct: the model's when agreeing, else the correction."""
+        """Return the class the reviewer judged correct: the model's when agreeing, else the correction."""
         if self.agrees:
             return self.finding.predicted_class
         return self.corrected_class or ""

@@ -20,8 +20,8 @@ from screening.services.audit import GENESIS_HASH, canonical_event_payload
 
 logger = logging.getLogger(__name__)
 
-# Header fields that identify the patient; the decision trace leaves them out because
-# it explains a model decision and is exported to people who need no identity.
+# Header fields that identify the patient. The decision trace leaves them out, because it
+# explains a model decision and is exported to people who need no identity.
 _IDENTIFYING_HEADER_FIELDS = frozenset({"patient_name", "patient_birth_date"})
 
 # Cells that spreadsheet programs read as formulas start with one of these characters.
@@ -309,7 +309,7 @@ def verify_audit_trail() -> list[ChainProblem]:
 
 @dataclass(frozen=True)
 class FindingTrace:
-    """One vertebra of a run: what each model said, the ensemble, and the clinicians' reviews."""
+    """One vertebra of a run: each model's output, the ensemble, and the clinicians' reviews."""
 
     level: str
     box: tuple[float, float, float, float]  # x1, y1, x2, y2 in original pixels

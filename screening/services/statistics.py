@@ -50,7 +50,7 @@ class StudyFacts:
 
     ``uploaded_at`` and ``reported_at`` are aware datetimes. ``result_status``
     is the current run's result, None while no run has finished. ``mri_fresh``
-    is the recorded MRI truth: True when the newest outcome says MRI was done
+    is the recorded MRI truth: True when the newest outcome records that MRI was done
     and found at least one fresh level, False when MRI was done and found none,
     None when no MRI outcome is recorded or MRI was not done.
     """
@@ -142,9 +142,9 @@ def one_vs_rest_kappa(pairs: Sequence[tuple[str, str]], label: str) -> float | N
 class FlagPerformance:
     """The MRI flag against recorded MRI outcomes (a confusion matrix and two ratios).
 
-    Only studies with a recorded MRI result count, and MRI is mostly done for
+    Only studies with a recorded MRI result count. MRI is mostly done for
     flagged studies, so the observed sensitivity is biased upwards
-    (verification bias); the page states this beside the figure.
+    (verification bias), and the page states this beside the figure.
     """
 
     true_positive: int
