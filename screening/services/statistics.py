@@ -389,7 +389,12 @@ def report_to_csv(report: StatisticsReport) -> str:
 def collect_study_facts(
     *, date_from: dt.date | None = None, date_to: dt.date | None = None, tz: dt.tzinfo | None = None
 ) -> list[StudyFacts]:
-    """Read one ``StudyFacts`` per study uploaded in the local date range (inclusive), in four queries."""
+    """Read one ``StudyFacts`` per study uploaded in the local date range (inclusive), in four queries.
+
+    NOTE: every study and finding in the range is held in memory at once. That
+    is a few hundred bytes per vertebra, but a range of several years at a
+    large site would call for aggregating in SQL instead.
+    """
     tz = tz or timezone.get_current_timezone()
     studies = Study.objects.select_related("current_run").annotate(
         first_report_at=Min("runs__finished_at", filter=Q(runs__status="done"))
