@@ -20,11 +20,12 @@ from screening.api.serializers import (
     UploadResultSerializer,
 )
 from screening.errors import UploadRejected
-from screening.models import Study
+from screening.models import AuditEvent, Study
 from screening.permissions import IsClinicianOrAdmin
 from screening.services import files
+from screening.services.audit import record_event
 from screening.services.ingest import ingest_upload, patient_details_from_dict
-from screening.services.studies import get_study, list_studies
+from screening.services.studies import filters_for_audit, get_study, list_studies
 
 # Multipart overhead allowed above OLVF_MAX_UPLOAD_BYTES before the request is rejected unread.
 _MULTIPART_SLACK_BYTES = 1024 * 1024
@@ -42,9 +43,12 @@ class StudyListCreateView(GenericAPIView):
 
     @extend_schema(parameters=[StudyFilterSerializer], responses=StudyListSerializer(many=True))
     def get(self, request: Request) -> Response:
-        filters = StudyFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        page = self.paginate_queryset(list_studies(filters.to_filters()))
+        parameters = StudyFilterSerializer(data=request.query_params)
+        parameters.is_valid(raise_exception=True)
+        filters = parameters.to_filters()
+        page = self.paginate_queryset(list_studies(filters))
+        details = {"api": True, "filters": filters_for_audit(filters), "count": len(page or [])}
+        record_event(AuditEvent.Action.STUDY_LIST_VIEW, request=request, details=details)
         return self.get_paginated_response(StudyListSerializer(page, many=True).data)
 
     @extend_schema(
@@ -82,7 +86,9 @@ class StudyDetailView(GenericAPIView):
 
     @extend_schema(responses={200: StudyDetailSerializer, 404: ERROR_RESPONSE})
     def get(self, request: Request, pk: int) -> Response:
-        return Response(StudyDetailSerializer(get_study(pk)).data)
+        study = get_study(pk)
+        record_event(AuditEvent.Action.REPORT_VIEW, request=request, obj=study, details={"api": True})
+        return Response(StudyDetailSerializer(study).data)
 
 
 class StudyOriginalView(GenericAPIView):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 
@@ -26,6 +27,20 @@ class StudyFilters:
     not_assessable: bool | None = None
     date_from: date | None = None
     date_to: date | None = None
+
+
+def filters_for_audit(filters: StudyFilters) -> dict[str, Any]:
+    """Return the active filters for an audit event; the search text becomes a flag because it may be a name."""
+    recorded: dict[str, Any] = {}
+    if filters.query.strip():
+        recorded["search"] = True
+    if filters.status:
+        recorded["status"] = filters.status
+    for name in ("mri_recommended", "not_assessable", "date_from", "date_to"):
+        value = getattr(filters, name)
+        if value is not None:
+            recorded[name] = str(value)
+    return recorded
 
 
 def list_studies(filters: StudyFilters | None = None) -> QuerySet[Study]:

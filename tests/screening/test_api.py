@@ -224,8 +224,9 @@ def test_list_query_count_does_not_grow_with_rows(
     client = api_client_for(clinician)
     client.get(LIST_URL)  # warms the token and session lookups that every request makes
 
-    # token + user, role groups, count, page of studies joined with radiograph, run and uploader
-    with django_assert_num_queries(4):
+    # token + user, role groups, count, page of studies joined with radiograph, run and uploader,
+    # then the audit event: savepoint, lock of the chain head, insert, head update, release
+    with django_assert_num_queries(9):
         response = client.get(LIST_URL)
 
     assert len(response.json()["results"]) == 5
@@ -273,8 +274,9 @@ def test_detail_query_count_is_fixed(
     client = api_client_for(clinician)
     client.get(f"/api/studies/{done_study.pk}/")
 
-    # token + user, role groups, study with radiograph and uploader, runs with bundle, findings
-    with django_assert_num_queries(5):
+    # token + user, role groups, study with radiograph and uploader, runs with bundle, findings,
+    # then the audit event: savepoint, lock of the chain head, insert, head update, release
+    with django_assert_num_queries(10):
         client.get(f"/api/studies/{done_study.pk}/")
 
 
@@ -283,6 +285,22 @@ def test_unknown_study_is_answered_404(api_client_for: ApiClientFor, clinician: 
 
     assert response.status_code == 404
     assert response.json()["code"] == "study_not_found"
+
+
+def test_list_and_detail_views_are_audited_without_search_text(
+    api_client_for: ApiClientFor, clinician: Any, study: Study
+) -> None:
+    client = api_client_for(clinician)
+
+    client.get(LIST_URL, {"q": "Yamada", "status": "queued"})
+    client.get(f"/api/studies/{study.pk}/")
+
+    list_event = AuditEvent.objects.get(action=AuditEvent.Action.STUDY_LIST_VIEW)
+    assert list_event.details["filters"] == {"search": True, "status": "queued"}
+    assert "Yamada" not in str(list_event.details)
+    report_event = AuditEvent.objects.get(action=AuditEvent.Action.REPORT_VIEW)
+    assert report_event.object_id == str(study.pk)
+    assert report_event.actor_id == clinician.pk
 
 
 def test_original_download_is_byte_identical_and_audited(
