@@ -78,7 +78,7 @@ class DetectorSpec:
 class ClassifierSpec:
     """One classifier weight file with its preprocessing.
 
-    The crop is ``input_size`` x ``input_size`` pixels; the network sees the
+    The crop is ``input_size`` x ``input_size`` pixels. The network receives the
     8-bit crop scaled to 0..1, repeated on three channels, minus ``mean`` and
     divided by ``std`` (per channel).
     """
@@ -353,11 +353,11 @@ def _number(data: Mapping[str, Any], key: str, path: str, *, low: float, high: f
     return value
 
 
-def _check_file_name(name: str, what: str) -> None:
+def _check_file_name(name: str, field_path: str) -> None:
     """Reject a file name that would leave the bundle folder."""
     pure = PurePosixPath(name)
     if not name or pure.is_absolute() or ".." in pure.parts or "\\" in name or len(pure.parts) != 1:
-        raise _invalid(what, f"must be a plain file name inside the bundle folder, not {name!r}")
+        raise _invalid(field_path, f"must be a plain file name inside the bundle folder, not {name!r}")
 
 
 def _sha256_field(data: Mapping[str, Any], path: str) -> str:

@@ -67,13 +67,17 @@ def to_tensor_batch(crops: Sequence[np.ndarray], spec: ClassifierSpec) -> torch.
 def load_classifier(path: str, spec: ClassifierSpec, *, num_classes: int, device: torch.device | str = "cpu") -> nn.Module:
     """Build ``spec.architecture``, load its state dict from ``path`` and return it in ``eval()`` mode.
 
-    The file is read with ``weights_only=True``, so it cannot run code. Raises
-    BundleError when the file is not a state dict that fits the architecture.
+    The file is read with ``weights_only=True``, so it cannot run code. The
+    model is built on the meta device and takes the loaded tensors as its
+    parameters, so the weights are held in memory once and no random
+    initialisation runs. Raises BundleError when the file is not a state dict
+    that fits the architecture.
     """
-    model = build_classifier(spec.architecture, num_classes=num_classes)
+    with torch.device("meta"):
+        model = build_classifier(spec.architecture, num_classes=num_classes)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-        model.load_state_dict(state, strict=True)
+        model.load_state_dict(state, strict=True, assign=True)
     except (RuntimeError, pickle.UnpicklingError, TypeError, AttributeError) as error:
         raise BundleError(
             f"The weight file {spec.file} does not fit {spec.architecture} with {num_classes} classes. "
@@ -82,6 +86,8 @@ def load_classifier(path: str, spec: ClassifierSpec, *, num_classes: int, device
             "バンドルを再作成してください。",
             detail=str(error)[:2000],
         ) from error
+    # strict=True lists every missing key, so nothing can still be on the meta device; check anyway.
+    assert not any(t.is_meta for t in (*model.parameters(), *model.buffers())), spec.architecture
     model.to(device)
     model.eval()
     for parameter in model.parameters():

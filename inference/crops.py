@@ -1,7 +1,7 @@
 """Square vertebra crops cut from the 8-bit rendering around a detected box.
 
-Training, screening and the Grad-CAM overlays all cut crops here, so a model
-always sees crops made the same way.
+Training, screening and the Grad-CAM overlays all cut crops here, so a model is
+always given crops made the same way.
 
 Geometry: the crop is a square centred on the box centre. Its side is the longer
 box side times ``1 + 2 * margin``, so ``margin`` is the share of the longer side

@@ -329,13 +329,15 @@ def _reject_by_size(accepted: list[Detection]) -> tuple[list[Detection], list[Re
 def check_detections(raw: list[Detection]) -> DetectionOutcome:
     """Keep one box per level and drop boxes that break order, overlap another level or have odd sizes.
 
-    Steps: keep each level's most confident box; drop boxes under
-    ``MIN_BOX_PIXELS``; visit the rest by falling confidence and drop a box
-    whose centre breaks the cranio-caudal order of boxes already kept, or that
-    overlaps a kept box of another level by ``DUPLICATE_IOU``; finally drop
-    lumbar boxes whose width or height is far from the lumbar median. Returns
-    the kept boxes in cranio-caudal order with a warning for each dropped box
-    and for the missing lumbar levels.
+    Steps:
+    1. Keep each level's most confident box.
+    2. Drop boxes smaller than ``MIN_BOX_PIXELS`` on a side.
+    3. Visit the rest by falling confidence. Drop a box that overlaps a kept box
+       of another level by ``DUPLICATE_IOU`` or more, or whose centre breaks the
+       cranio-caudal order of the boxes already kept.
+    4. Drop lumbar boxes whose width or height is far from the lumbar median. Returns
+    the kept boxes in cranio-caudal order with a warning for each dropped box;
+    ``DetectionOutcome.missing_levels`` lists the lumbar levels left without a box.
     """
     accepted: list[Detection] = []
     rejected: list[RejectedDetection] = []
@@ -356,17 +358,6 @@ def check_detections(raw: list[Detection]) -> DetectionOutcome:
     if rejected:
         logger.info(
             "dropped %d implausible detections", len(rejected), extra={"levels": [r.detection.level for r in rejected]}
-        )
-    found = {d.level for d in accepted}
-    missing = [level for level in LUMBAR_LEVELS if level not in found]
-    if missing and len(missing) < len(LUMBAR_LEVELS):
-        joined = ", ".join(missing)
-        warnings.append(
-            _message(
-                "levels_missing",
-                f"No reliable box was found for {joined}.",
-                f"{joined} の信頼できる検出枠が見つかりませんでした。",
-            )
         )
     return DetectionOutcome(detections=tuple(accepted), rejected=tuple(rejected), warnings=tuple(warnings))
 

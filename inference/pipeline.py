@@ -15,8 +15,8 @@ per process. ``screen`` turns a ``Radiograph`` into a ``ScreeningResult``:
    probability at or above the bundle threshold. A study with a missing level
    is not assessable, never "no fresh fracture found".
 
-``LoadedModels`` holds torch modules and an ultralytics predictor, which are not
-thread-safe: give every worker process or thread its own instance.
+``LoadedModels`` contains torch modules and an ultralytics predictor, which are
+not thread-safe, so every worker process or thread needs its own instance.
 """
 
 from __future__ import annotations
@@ -200,7 +200,7 @@ def screen(radiograph: Radiograph, models: LoadedModels, *, overlay_dir: Path | 
 def unreadable_result(path: str | Path, error: ImagingError, models: LoadedModels) -> ScreeningResult:
     """Return the not-assessable result, with reason ``unreadable``, of a file ``inference.imaging.load`` rejected.
 
-    ``imaging`` holds the file path and the imaging error (code, messages, detail).
+    ``imaging`` contains the file path and the imaging error (code, messages, detail).
     """
     reason = Message("unreadable", error.message_en, error.message_ja)
     warnings = [DEMO_WARNING] if models.manifest.demo else []

@@ -1,6 +1,6 @@
 """Share of Grad-CAM mass in named regions of the vertebral body.
 
-The detected box stands in for the vertebral body on a lateral film. Inside the
+The detected box approximates the vertebral body on a lateral film. Inside the
 box, in crop coordinates:
 
 - ``anterior_wall``: the anterior ``WALL_FRACTION`` of the box width, full box height;

@@ -1,7 +1,7 @@
 """Helpers for screening tests: a bundle of randomly initialised real architectures, and synthetic images.
 
-The classifiers are the real torchvision architectures at a 64-pixel input so
-the tests stay fast; the detector is an untrained YOLOv8n built from its model
+The classifiers are the real torchvision architectures at a 64-pixel input, so
+the tests stay fast. The detector is an untrained YOLOv8n built from its model
 YAML with the seven level classes. An untrained detector finds nothing, so
 classification is tested through ``classify_detections`` with chosen boxes.
 """

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 from inference.bundle import ClassifierSpec
-from inference.classification import ARCHITECTURES, build_classifier, to_tensor_batch
+from inference.classification import ARCHITECTURES, build_classifier, load_classifier, to_tensor_batch
 from inference.crops import crop_square, crop_window
+from inference.errors import BundleError
 from inference.result import Box
 
 
@@ -97,3 +100,26 @@ def test_to_tensor_batch_rejects_wrong_crop_size() -> None:
 
     with pytest.raises(ValueError, match="shape"):
         to_tensor_batch([np.zeros((4, 4), dtype=np.uint8)], spec)
+
+
+def test_load_classifier_restores_saved_weights(tmp_path: Path) -> None:
+    torch.manual_seed(11)
+    original = build_classifier("resnet50").eval()
+    torch.save(original.state_dict(), tmp_path / "resnet50.pt")
+    spec = ClassifierSpec("resnet50", "resnet50.pt", "", 64, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
+
+    loaded = load_classifier(str(tmp_path / "resnet50.pt"), spec, num_classes=3)
+
+    assert not loaded.training
+    assert all(not p.requires_grad for p in loaded.parameters())
+    batch = torch.randn(2, 3, 64, 64)
+    with torch.inference_mode():
+        torch.testing.assert_close(loaded(batch), original(batch))
+
+
+def test_load_classifier_rejects_other_architecture(tmp_path: Path) -> None:
+    torch.save(build_classifier("resnext50_32x4d").state_dict(), tmp_path / "resnet50.pt")
+    spec = ClassifierSpec("resnet50", "resnet50.pt", "", 64, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
+
+    with pytest.raises(BundleError, match="does not fit resnet50"):
+        load_classifier(str(tmp_path / "resnet50.pt"), spec, num_classes=3)

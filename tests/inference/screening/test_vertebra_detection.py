@@ -202,7 +202,7 @@ def test_check_detections_drops_out_of_order_box() -> None:
 
     assert outcome.missing_levels == ("L2",)
     assert [r.reason for r in outcome.rejected] == ["out_of_order"]
-    assert "levels_missing" in [w.code for w in outcome.warnings]
+    assert [w.code for w in outcome.warnings] == ["detection_out_of_order"]
 
 
 def test_check_detections_drops_box_below_its_lower_neighbour() -> None:
