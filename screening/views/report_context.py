@@ -49,6 +49,9 @@ class FindingRow:
     region_models: list[str]
     region_rows: list[dict[str, Any]]
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    # True when the ensemble fresh probability reaches the run's threshold, which is what triggers
+    # the MRI recommendation even when another class has the highest probability.
+    reaches_fresh_threshold: bool = False
 
 
 def build_report_context(study: Study) -> dict[str, Any]:
@@ -57,6 +60,7 @@ def build_report_context(study: Study) -> dict[str, Any]:
     run = current_run_of(study)
     findings = list(run.findings.all()) if run is not None else []
     models = _model_names(findings)
+    threshold = _fresh_threshold(run)
     width = (radiograph.columns if radiograph else None) or 1
     height = (radiograph.rows if radiograph else None) or 1
 
@@ -66,7 +70,7 @@ def build_report_context(study: Study) -> dict[str, Any]:
         "run": run,
         "class_names": CLASS_NAMES,
         "models": models,
-        "findings": [_finding_row(study, finding, models, width) for finding in _level_order(findings)],
+        "findings": [_finding_row(study, finding, models, width, threshold) for finding in _level_order(findings)],
         "image_layers": _image_layers(study, run),
         "image_width": width,
         "image_height": height,
@@ -89,12 +93,12 @@ def _run_summary(run: AnalysisRun | None, findings: list[VertebraFinding]) -> di
     if run is None:
         return {"not_assessable_reasons": [], "fresh_threshold": None, "threshold_source": "", "fresh_levels": []}
     bundle = (run.result or {}).get("bundle", {})
-    threshold = run.thresholds.get("fresh", bundle.get("fresh_threshold"))
+    threshold = _fresh_threshold(run)
     total_ms = sum(float(value) for value in (run.timings_ms or {}).values() if isinstance(value, (int, float)))
     fresh_levels = [
         finding.level
         for finding in _level_order(findings)
-        if threshold is not None and finding.fresh_probability >= float(threshold)
+        if threshold is not None and finding.fresh_probability >= threshold
     ]
     return {
         "not_assessable_reasons": list(run.not_assessable_reasons or []),
@@ -104,6 +108,15 @@ def _run_summary(run: AnalysisRun | None, findings: list[VertebraFinding]) -> di
         "total_ms": total_ms,
         "total_seconds": f"{total_ms / 1000:.1f}",
     }
+
+
+def _fresh_threshold(run: AnalysisRun | None) -> float | None:
+    """Return the fresh-fracture threshold the run used, from its thresholds or its stored result."""
+    if run is None:
+        return None
+    bundle = (run.result or {}).get("bundle", {})
+    threshold = (run.thresholds or {}).get("fresh", bundle.get("fresh_threshold"))
+    return float(threshold) if threshold is not None else None
 
 
 def _model_names(findings: list[VertebraFinding]) -> list[str]:
@@ -121,7 +134,9 @@ def _level_order(findings: list[VertebraFinding]) -> list[VertebraFinding]:
     return sorted(findings, key=lambda finding: finding.level)
 
 
-def _finding_row(study: Study, finding: VertebraFinding, models: list[str], image_width: int) -> FindingRow:
+def _finding_row(
+    study: Study, finding: VertebraFinding, models: list[str], image_width: int, threshold: float | None
+) -> FindingRow:
     probability_rows = [
         {"model": name, "is_ensemble": False, "cells": _cells(finding.model_probabilities.get(name, {}))}
         for name in models
@@ -150,6 +165,7 @@ def _finding_row(study: Study, finding: VertebraFinding, models: list[str], imag
         region_models=region_models,
         region_rows=region_rows,
         warnings=list(finding.warnings or []),
+        reaches_fresh_threshold=threshold is not None and finding.fresh_probability >= threshold,
     )
 
 

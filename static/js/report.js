@@ -7,15 +7,33 @@
   var boxes = document.getElementById("level-boxes");
   var POLL_INTERVAL_MS = 3000;
 
-  document.querySelectorAll("#layer-switch input[name=layer]").forEach(function (radio) {
+  var toggle = document.getElementById("toggle-boxes");
+  var radios = document.querySelectorAll("#layer-switch input[name=layer]");
+
+  // The overview image already has the level boxes drawn in, so the vector boxes are only laid over
+  // the Grad-CAM images, and the checkbox only applies to those.
+  function updateBoxes(radio) {
+    var isOverview = radio.value === "overview";
+    if (toggle) {
+      toggle.disabled = isOverview;
+    }
+    if (boxes) {
+      boxes.hidden = isOverview || !(toggle && toggle.checked);
+    }
+  }
+
+  radios.forEach(function (radio) {
     radio.addEventListener("change", function () {
       if (radio.checked && image) {
         image.src = radio.dataset.src;
+        updateBoxes(radio);
       }
     });
+    if (radio.checked) {
+      updateBoxes(radio);
+    }
   });
 
-  var toggle = document.getElementById("toggle-boxes");
   if (toggle && boxes) {
     toggle.addEventListener("change", function () {
       boxes.hidden = !toggle.checked;

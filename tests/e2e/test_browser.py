@@ -123,7 +123,9 @@ def test_clinician_screens_lumbar_and_chest(
     )
     assert page.locator("[data-testid=cam-grid] img").count() >= 5
     page.screenshot(path=str(SCREENSHOTS / "02-report-lumbar-ja.png"), full_page=True)
+    assert page.locator("#level-boxes").is_hidden(), "the overview image has its own boxes"
     page.check("#layer-switch input[value=ensemble]", force=True)
+    assert page.locator("#level-boxes").is_visible()
     page.wait_for_function(
         "() => { const img = document.getElementById('viewer-image'); return img.complete && img.naturalWidth > 0 && img.src.includes('/files/'); }"
     )

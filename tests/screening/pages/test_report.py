@@ -156,3 +156,9 @@ def test_report_has_print_layout(clinician_page_client: Client) -> None:
     assert "data-print" in html
     stylesheet = Path(finders.find("css/olvf.css")).read_text(encoding="utf-8")
     assert "@media print" in stylesheet
+
+
+def test_report_marks_levels_reaching_fresh_threshold(clinician_page_client: Client) -> None:
+    html = report_html(clinician_page_client, make_study(classes=("normal", "old", "fresh", "normal", "normal")))
+    marked = re.findall(r'<tr data-level="(L\d)" class="class-\w+">(?:(?!</tr>).)*?data-testid="fresh-threshold"', html, re.S)
+    assert marked == ["L3"]
