@@ -100,7 +100,7 @@ def _stop(worker: WorkerProcess) -> None:
 def celery_worker_process(transactional_db: Any, tmp_path: Path) -> Iterator[WorkerProcess]:
     """Start `celery -A olvf_web worker -Q inference,celery --concurrency 1 --pool prefork`; stop it afterwards.
 
-    The test database is committed to (transactional_db), so the worker sees what the test writes.
+    The test database is committed to (transactional_db), so the worker reads what the test writes.
     """
     _require_integration_services()
     _purge_queues()

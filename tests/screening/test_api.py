@@ -154,7 +154,7 @@ def test_oversized_upload_is_answered_400(
     assert "larger than the limit" in response.json()["detail"]
 
 
-def test_damaged_dicom_is_answered_400_and_kept_as_failed_study(
+def test_damaged_dicom_kept_as_failed_study(
     api_client_for: ApiClientFor, clinician: Any, phantom_dicom: Path
 ) -> None:
     content = truncated(phantom_dicom.read_bytes(), keep=0.6)
@@ -287,7 +287,7 @@ def test_unknown_study_is_answered_404(api_client_for: ApiClientFor, clinician: 
     assert response.json()["code"] == "study_not_found"
 
 
-def test_list_and_detail_views_are_audited_without_search_text(
+def test_api_reads_audited_without_search_text(
     api_client_for: ApiClientFor, clinician: Any, study: Study
 ) -> None:
     client = api_client_for(clinician)

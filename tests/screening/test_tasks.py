@@ -195,10 +195,10 @@ def test_sweep_task_returns_ids(queued_study: Study, dispatched: list[int]) -> N
 def test_broker_error_on_dispatch_is_logged_not_raised(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def refuse(*args: Any, **kwargs: Any) -> None:
+    def reject_connection(*args: Any, **kwargs: Any) -> None:
         raise ConnectionRefusedError("broker down")
 
-    monkeypatch.setattr(tasks.run_screening_task, "delay", refuse)
+    monkeypatch.setattr(tasks.run_screening_task, "delay", reject_connection)
 
     tasks.dispatch_screening(5)
 
