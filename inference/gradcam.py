@@ -43,19 +43,17 @@ SCALE_EPSILON = 1e-7
 
 def feature_layer(model: nn.Module, architecture: str) -> nn.Module:
     """Return the module whose output is the Grad-CAM feature map of ``architecture``."""
-    if architecture in ("resnet50", "resnext50_32x4d"):
-        return model.layer4
-    if architecture == "densenet161":
-        return model.features
+    name = {"resnet50": "layer4", "resnext50_32x4d": "layer4", "densenet161": "features"}.get(architecture)
+    if name is not None:
+        return model.get_submodule(name)
     raise ValueError(f"no Grad-CAM feature layer is defined for architecture {architecture!r}")
 
 
 def classifier_weight(model: nn.Module, architecture: str) -> torch.Tensor:
     """Return the final linear layer's weight, shape (num_classes, channels)."""
-    if architecture in ("resnet50", "resnext50_32x4d"):
-        return model.fc.weight
-    if architecture == "densenet161":
-        return model.classifier.weight
+    name = {"resnet50": "fc", "resnext50_32x4d": "fc", "densenet161": "classifier"}.get(architecture)
+    if name is not None:
+        return model.get_parameter(f"{name}.weight")
     raise ValueError(f"no classifier layer is defined for architecture {architecture!r}")
 
 
@@ -111,11 +109,9 @@ def scale_maps(maps: np.ndarray, size: int | None) -> np.ndarray:
         raise ValueError("scale_maps needs at least one map")
     scaled = []
     for cam in maps:
-        cam = cam - np.min(cam)
-        cam = np.float32(cam / (SCALE_EPSILON + np.max(cam)))
-        if size is not None:
-            cam = cv2.resize(cam, (size, size))
-        scaled.append(cam)
+        shifted = cam - np.min(cam)
+        unit = (shifted / (SCALE_EPSILON + np.max(shifted))).astype(np.float32)
+        scaled.append(unit if size is None else cv2.resize(unit, (size, size)))
     return np.stack(scaled).astype(np.float32, copy=False)
 
 
@@ -133,9 +129,8 @@ def gradcam_maps(features: torch.Tensor, weight: torch.Tensor, classes: Sequence
     height, width = int(features.shape[2]), int(features.shape[3])
     index = torch.as_tensor(list(classes), dtype=torch.long, device=weight.device)
     rows = weight.detach()[index].to(torch.float64)  # (N, C)
-    raw = torch.einsum("nc,nchw->nhw", rows, features.detach().to(torch.float64)) / (height * width)
-    raw = torch.relu(raw).cpu().numpy()
-    first = scale_maps(raw, size)
+    weighted = torch.einsum("nc,nchw->nhw", rows, features.detach().to(torch.float64)) / (height * width)
+    first = scale_maps(torch.relu(weighted).cpu().numpy(), size)
     # pytorch-grad-cam scales once per layer and once more after averaging over layers.
     return scale_maps(first.astype(np.float64), None)
 
