@@ -18,7 +18,8 @@
       toggle.disabled = isOverview;
     }
     if (boxes) {
-      boxes.hidden = isOverview || !(toggle && toggle.checked);
+      // SVG elements have no "hidden" property, so the attribute is set directly.
+      boxes.toggleAttribute("hidden", isOverview || !(toggle && toggle.checked));
     }
   }
 
@@ -36,7 +37,7 @@
 
   if (toggle && boxes) {
     toggle.addEventListener("change", function () {
-      boxes.hidden = !toggle.checked;
+      boxes.toggleAttribute("hidden", !toggle.checked);
     });
   }
 
