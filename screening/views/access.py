@@ -29,6 +29,6 @@ def screening_role_required(view: View) -> View:
 
 def wants_json(request: HttpRequest) -> bool:
     """Return True when the request comes from the page's JavaScript and expects JSON."""
-    return request.headers.get("x-requested-with") == "XMLHttpRequest" or "application/json" in request.headers.get(
-        "accept", ""
-    )
+    return request.headers.get(
+        "x-requested-with"
+    ) == "XMLHttpRequest" or "application/json" in request.headers.get("accept", "")

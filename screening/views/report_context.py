@@ -70,13 +70,17 @@ def build_report_context(study: Study) -> dict[str, Any]:
         "run": run,
         "class_names": CLASS_NAMES,
         "models": models,
-        "findings": [_finding_row(study, finding, models, width, threshold) for finding in _level_order(findings)],
+        "findings": [
+            _finding_row(study, finding, models, width, threshold) for finding in _level_order(findings)
+        ],
         "image_layers": _image_layers(study, run),
         "image_width": width,
         "image_height": height,
         "label_font_size": max(12, round(width / 40)),
         "warnings": _warnings(radiograph, run, exclude_codes=_reason_codes(run)),
-        "failure_message": study.failure_message(get_language() or "ja") if study.status == Study.Status.FAILED else "",
+        "failure_message": study.failure_message(get_language() or "ja")
+        if study.status == Study.Status.FAILED
+        else "",
         "provenance_rows": _provenance_rows(radiograph) if radiograph else [],
         "header_rows": _header_rows(radiograph) if radiograph else [],
     }
@@ -91,10 +95,17 @@ def run_file_url(study: Study, name: str) -> str:
 
 def _run_summary(run: AnalysisRun | None, findings: list[VertebraFinding]) -> dict[str, Any]:
     if run is None:
-        return {"not_assessable_reasons": [], "fresh_threshold": None, "threshold_source": "", "fresh_levels": []}
+        return {
+            "not_assessable_reasons": [],
+            "fresh_threshold": None,
+            "threshold_source": "",
+            "fresh_levels": [],
+        }
     bundle = (run.result or {}).get("bundle", {})
     threshold = _fresh_threshold(run)
-    total_ms = sum(float(value) for value in (run.timings_ms or {}).values() if isinstance(value, (int, float)))
+    total_ms = sum(
+        float(value) for value in (run.timings_ms or {}).values() if isinstance(value, (int, float))
+    )
     fresh_levels = [
         finding.level
         for finding in _level_order(findings)
@@ -141,13 +152,12 @@ def _finding_row(
         {"model": name, "is_ensemble": False, "cells": _cells(finding.model_probabilities.get(name, {}))}
         for name in models
     ]
-    probability_rows.append({"model": ENSEMBLE, "is_ensemble": True, "cells": _cells(finding.ensemble_probabilities)})
+    probability_rows.append(
+        {"model": ENSEMBLE, "is_ensemble": True, "cells": _cells(finding.ensemble_probabilities)}
+    )
 
     overlay_keys = [key for key in (ENSEMBLE, *models) if key in (finding.overlays or {})]
-    overlays = [
-        {"model": key, "url": run_file_url(study, finding.overlays[key])}
-        for key in overlay_keys
-    ]
+    overlays = [{"model": key, "url": run_file_url(study, finding.overlays[key])} for key in overlay_keys]
     region_models = [key for key in (ENSEMBLE, *models) if key in (finding.cam_regions or {})]
     regions = _region_names(finding.cam_regions or {}, region_models)
     region_rows = [
@@ -240,9 +250,15 @@ def _provenance_rows(radiograph: Any) -> list[dict[str, Any]]:
     rows = [
         (_("File type"), radiograph.get_file_type_display()),
         (_("Decoder"), provenance.get("decoder")),
-        (_("Transfer syntax"), provenance.get("transfer_syntax_name") or provenance.get("transfer_syntax_uid")),
+        (
+            _("Transfer syntax"),
+            provenance.get("transfer_syntax_name") or provenance.get("transfer_syntax_uid"),
+        ),
         (_("Photometric interpretation"), provenance.get("photometric_interpretation")),
-        (_("Bits stored / allocated"), _pair(provenance.get("bits_stored"), provenance.get("bits_allocated"))),
+        (
+            _("Bits stored / allocated"),
+            _pair(provenance.get("bits_stored"), provenance.get("bits_allocated")),
+        ),
         (_("Matrix (rows × columns)"), _pair(radiograph.rows, radiograph.columns, " × ")),
         (_("Frame"), _frame(provenance)),
         (_("Modality LUT"), provenance.get("modality_lut")),

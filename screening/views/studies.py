@@ -65,7 +65,9 @@ def study_status(request: HttpRequest) -> JsonResponse:
     """Return the status and result of the studies whose ids are given as ``?ids=1,2,3``."""
     ids = _parse_ids(request.GET.get("ids", ""))
     if ids is None:
-        return JsonResponse({"error": _("The ids parameter must be a comma-separated list of study numbers.")}, status=400)
+        return JsonResponse(
+            {"error": _("The ids parameter must be a comma-separated list of study numbers.")}, status=400
+        )
     found = study_queries.list_studies().filter(pk__in=ids)
     return JsonResponse({"studies": [_status_entry(study) for study in found]})
 
@@ -92,7 +94,11 @@ def study_row(study: Study) -> dict[str, Any]:
     }
 
 
-RESULT_BADGES = {"mri_recommended": "mri", "not_assessable": "not-assessable", "no_fresh_fracture_found": "clear"}
+RESULT_BADGES = {
+    "mri_recommended": "mri",
+    "not_assessable": "not-assessable",
+    "no_fresh_fracture_found": "clear",
+}
 
 
 def _result_label(study: Study, result_status: str | None) -> str:

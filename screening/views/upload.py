@@ -63,7 +63,9 @@ def _ingest_one(request: HttpRequest, uploaded: Any, patient: PatientDetails | N
     try:
         outcome = ingest_upload(uploaded, user=request.user, patient=patient, request=request)
     except ScreeningError as error:
-        logger.info("Upload rejected: %s", error.code, extra={"error_code": error.code, "detail": error.detail})
+        logger.info(
+            "Upload rejected: %s", error.code, extra={"error_code": error.code, "detail": error.detail}
+        )
         return _rejection(uploaded.name, error.message(get_language() or "ja"))
     return _describe_outcome(uploaded.name, outcome)
 
@@ -131,7 +133,9 @@ def _patient_details(values: dict[str, Any]) -> PatientDetails | None:
     return patient_details_from_dict(values)
 
 
-def _render_page(request: HttpRequest, form: UploadForm, results: list[FileOutcome], status: int = 200) -> HttpResponse:
+def _render_page(
+    request: HttpRequest, form: UploadForm, results: list[FileOutcome], status: int = 200
+) -> HttpResponse:
     context = {
         "form": form,
         "results": results,
@@ -152,6 +156,8 @@ def _script_texts() -> dict[str, str]:
         "patient_id_required": _("Enter the patient ID."),
         "rejected": _("Rejected"),
         "empty": _("The file is empty (0 bytes). Choose the radiograph file again."),
-        "server_error": _("The server could not process this file. Try again; if it fails again, tell your administrator."),
+        "server_error": _(
+            "The server could not process this file. Try again; if it fails again, tell your administrator."
+        ),
         "network_error": _("The upload was interrupted. Check the network connection and try again."),
     }

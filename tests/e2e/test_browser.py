@@ -53,7 +53,16 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 @pytest.fixture
 def e2e_server(live_server: Any, tiny_bundle: Any, settings: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Return the live server with static files served from the source folders and eager screening."""
+    from django.db import connection
+
     from screening import tasks
+
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        # tests/e2e/conftest.py puts the test database in a file, but only when a browser test is the
+        # first to set the database up. In memory, parallel image requests fail on SQLite's table locks.
+        pytest.skip(
+            "run the browser tests on their own (make e2e), so that the SQLite test database is a file"
+        )
 
     settings.STORAGES = {
         **settings.STORAGES,
@@ -111,12 +120,16 @@ def test_clinician_screens_lumbar_and_chest(
     page.screenshot(path=str(SCREENSHOTS / "02-report-lumbar-ja.png"), full_page=True)
     banner = page.locator("[data-testid=banner]")
     assert banner.get_attribute("data-result") in {"mri_recommended", "no_fresh_fracture_found"}
-    levels = page.locator("#level-boxes rect.level-box").evaluate_all("boxes => boxes.map(b => b.dataset.level)")
+    levels = page.locator("#level-boxes rect.level-box").evaluate_all(
+        "boxes => boxes.map(b => b.dataset.level)"
+    )
     assert sorted(levels) == ["L1", "L2", "L3", "L4", "L5"]
     assert page.locator("#findings-table tbody > tr[data-level]").count() == 5
     assert page.locator("[data-testid=demo-label]").is_visible()
     assert page.locator("[data-testid=screening-aid-statement]").is_visible()
-    layer_values = page.locator("#layer-switch input[name=layer]").evaluate_all("inputs => inputs.map(i => i.value)")
+    layer_values = page.locator("#layer-switch input[name=layer]").evaluate_all(
+        "inputs => inputs.map(i => i.value)"
+    )
     assert "ensemble" in layer_values
     page.wait_for_function(
         "() => Array.from(document.querySelectorAll('[data-testid=cam-grid] img')).every(img => img.complete && img.naturalWidth > 0)"
@@ -172,7 +185,9 @@ def test_bad_file_reason_in_japanese(
     context.close()
 
 
-def test_png_upload_asks_for_patient_id(browser: Any, e2e_server: Any, e2e_clinician: Any, tmp_path: Path) -> None:
+def test_png_upload_asks_for_patient_id(
+    browser: Any, e2e_server: Any, e2e_clinician: Any, tmp_path: Path
+) -> None:
     import numpy as np
     from PIL import Image
 

@@ -22,8 +22,6 @@ IMAGE_ROWS, IMAGE_COLUMNS = 200, 120
 _numbers = itertools.count(1)
 
 
-
-
 def make_bundle(*, demo: bool = True) -> ModelBundle:
     name, version = ("olvf-demo", "2026.12.04") if demo else ("clinic-model", "1.0")
     bundle, _ = ModelBundle.objects.get_or_create(
@@ -75,9 +73,20 @@ def make_study(
         size_bytes=20,
         file_type="dicom",
         header={"modality": "DX", "body_part_examined": "LSPINE", "view_position": "LL"},
-        provenance={"file_type": "dicom", "decoder": "pydicom-native", "voi_lut": "window center=2048 width=4096"},
+        provenance={
+            "file_type": "dicom",
+            "decoder": "pydicom-native",
+            "voi_lut": "window center=2048 width=4096",
+        },
         spacing={"row_mm": 0.15, "column_mm": 0.15, "source": "pixel_spacing"},
-        warnings=[{"code": "lossy_compression", "message_en": "Lossy JPEG compression.", "message_ja": "非可逆圧縮です。", "blocks_assessment": False}],
+        warnings=[
+            {
+                "code": "lossy_compression",
+                "message_en": "Lossy JPEG compression.",
+                "message_ja": "非可逆圧縮です。",
+                "blocks_assessment": False,
+            }
+        ],
         rows=IMAGE_ROWS,
         columns=IMAGE_COLUMNS,
     )
@@ -136,7 +145,13 @@ def _make_run(
             cam_regions={key: {"anterior_wall": 0.4, "centre": 0.35, "outside": 0.25} for key in CAM_KEYS},
             overlays={key: write_png(f"{folder}/{level}-{key}.png", 60) for key in CAM_KEYS},
             crop_file=write_png(f"{folder}/{level}-crop.png", 200),
-            warnings=[{"code": "cam_outside", "message_en": "Grad-CAM mass mostly outside the body.", "message_ja": "Grad-CAM の多くが椎体の外にあります。"}]
+            warnings=[
+                {
+                    "code": "cam_outside",
+                    "message_en": "Grad-CAM mass mostly outside the body.",
+                    "message_ja": "Grad-CAM の多くが椎体の外にあります。",
+                }
+            ]
             if index == 0
             else [],
         )

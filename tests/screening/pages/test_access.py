@@ -47,14 +47,18 @@ def test_anonymous_post_to_upload_redirects_and_stores_nothing(done_study: Any) 
 
 
 @pytest.mark.parametrize("persona", ["clinician", "admin"])
-def test_screening_roles_open_every_page(persona: str, persona_clients: dict[str, Client], done_study: Any) -> None:
+def test_screening_roles_open_every_page(
+    persona: str, persona_clients: dict[str, Client], done_study: Any
+) -> None:
     client = persona_clients[persona]
     for url in page_urls(done_study.pk, done_study.current_run.overview_overlay):
         assert client.get(url).status_code == 200, url
 
 
 @pytest.mark.parametrize("persona", ["manager", "no_role"])
-def test_other_roles_are_refused_with_403(persona: str, persona_clients: dict[str, Client], done_study: Any) -> None:
+def test_other_roles_are_refused_with_403(
+    persona: str, persona_clients: dict[str, Client], done_study: Any
+) -> None:
     client = persona_clients[persona]
     for url in page_urls(done_study.pk, done_study.current_run.overview_overlay):
         response = client.get(url)

@@ -50,8 +50,13 @@ def test_report_states_screening_aid(clinician_page_client: Client) -> None:
 
 
 def test_report_colours_level_boxes_by_class(clinician_page_client: Client) -> None:
-    html = report_html(clinician_page_client, make_study(classes=("normal", "old", "fresh", "normal", "normal")))
-    levels_by_class = {level: cls for cls, level in re.findall(r'class="level-box level-box--(\w+)" data-level="(L\d)"', html)}
+    html = report_html(
+        clinician_page_client, make_study(classes=("normal", "old", "fresh", "normal", "normal"))
+    )
+    levels_by_class = {
+        level: cls
+        for cls, level in re.findall(r'class="level-box level-box--(\w+)" data-level="(L\d)"', html)
+    }
     assert levels_by_class == {"L1": "normal", "L2": "old", "L3": "fresh", "L4": "normal", "L5": "normal"}
 
 
@@ -104,7 +109,11 @@ def test_original_download_is_attachment_and_audited(clinician_page_client: Clie
 
 
 def test_not_assessable_banner_lists_reasons(clinician_page_client: Client) -> None:
-    reason = {"code": "body_part_not_lumbar", "message_en": "The header names CHEST, not the lumbar spine.", "message_ja": "ヘッダーの部位は CHEST です。"}
+    reason = {
+        "code": "body_part_not_lumbar",
+        "message_en": "The header names CHEST, not the lumbar spine.",
+        "message_ja": "ヘッダーの部位は CHEST です。",
+    }
     study = make_study(result_status="not_assessable", classes=(), not_assessable_reasons=[reason])
     html = report_html(clinician_page_client, study)
     assert 'data-result="not_assessable"' in html
@@ -114,7 +123,11 @@ def test_not_assessable_banner_lists_reasons(clinician_page_client: Client) -> N
 
 
 def test_not_assessable_reason_in_japanese(clinician_page_client_ja: Client) -> None:
-    reason = {"code": "body_part_not_lumbar", "message_en": "The header names CHEST.", "message_ja": "ヘッダーの部位は CHEST です。"}
+    reason = {
+        "code": "body_part_not_lumbar",
+        "message_en": "The header names CHEST.",
+        "message_ja": "ヘッダーの部位は CHEST です。",
+    }
     study = make_study(result_status="not_assessable", classes=(), not_assessable_reasons=[reason])
     html = report_html(clinician_page_client_ja, study)
     assert "ヘッダーの部位は CHEST です。" in html
@@ -127,7 +140,9 @@ def test_no_fresh_fracture_banner(clinician_page_client: Client) -> None:
     assert 'data-result="no_fresh_fracture_found"' in html
 
 
-def test_failed_study_shows_reason_in_each_language(clinician_page_client: Client, clinician_page_client_ja: Client) -> None:
+def test_failed_study_shows_reason_in_each_language(
+    clinician_page_client: Client, clinician_page_client_ja: Client
+) -> None:
     study = make_study(status="failed")
     english = report_html(clinician_page_client, study)
     assert 'data-result="failed"' in english
@@ -159,6 +174,10 @@ def test_report_has_print_layout(clinician_page_client: Client) -> None:
 
 
 def test_report_marks_levels_reaching_fresh_threshold(clinician_page_client: Client) -> None:
-    html = report_html(clinician_page_client, make_study(classes=("normal", "old", "fresh", "normal", "normal")))
-    marked = re.findall(r'<tr data-level="(L\d)" class="class-\w+">(?:(?!</tr>).)*?data-testid="fresh-threshold"', html, re.S)
+    html = report_html(
+        clinician_page_client, make_study(classes=("normal", "old", "fresh", "normal", "normal"))
+    )
+    marked = re.findall(
+        r'<tr data-level="(L\d)" class="class-\w+">(?:(?!</tr>).)*?data-testid="fresh-threshold"', html, re.S
+    )
     assert marked == ["L3"]

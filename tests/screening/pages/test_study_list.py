@@ -57,7 +57,13 @@ def test_filters_by_date_range(clinician_page_client: Client) -> None:
 
 def test_invalid_filters_are_reported_not_500(clinician_page_client: Client) -> None:
     make_study()
-    for query in ["?status=exploded", "?date_from=not-a-date", "?date_from=2026-02-01&date_to=2026-01-01", "?page=abc", "?page=99999"]:
+    for query in [
+        "?status=exploded",
+        "?date_from=not-a-date",
+        "?date_from=2026-02-01&date_to=2026-01-01",
+        "?page=abc",
+        "?page=99999",
+    ]:
         response = clinician_page_client.get(reverse("screening:study_list") + query)
         assert response.status_code == 200, query
 

@@ -73,7 +73,9 @@ def test_not_an_image_reason_in_japanese(clinician_page_client_ja: Client, tmp_p
     assert Radiograph.objects.count() == 0
 
 
-def test_rejected_file_without_javascript_shows_reason_on_page(clinician_page_client_ja: Client, tmp_path: Path) -> None:
+def test_rejected_file_without_javascript_shows_reason_on_page(
+    clinician_page_client_ja: Client, tmp_path: Path
+) -> None:
     _, expected_ja = imaging_error_messages(tmp_path, NOT_AN_IMAGE)
     upload = SimpleUploadedFile("report.pdf", NOT_AN_IMAGE)
     response = clinician_page_client_ja.post(reverse("screening:upload"), {"radiographs": upload})
@@ -83,7 +85,9 @@ def test_rejected_file_without_javascript_shows_reason_on_page(clinician_page_cl
     assert expected_ja in html
 
 
-def test_empty_file_is_rejected_in_each_language(clinician_page_client: Client, clinician_page_client_ja: Client) -> None:
+def test_empty_file_is_rejected_in_each_language(
+    clinician_page_client: Client, clinician_page_client_ja: Client
+) -> None:
     english = post_file(clinician_page_client, "empty.dcm", b"")
     assert english.status_code == 400
     assert "empty.dcm is empty (0 bytes)" in english.json()["message"]
@@ -141,7 +145,14 @@ def test_duplicate_upload_links_existing_study(clinician_page_client: Client) ->
 
 
 def test_invalid_patient_fields_are_reported_not_500(clinician_page_client: Client) -> None:
-    response = post_file(clinician_page_client, "x.png", png_bytes(), patient_id="P", patient_birth_date="31/31/2020", patient_sex="Z")
+    response = post_file(
+        clinician_page_client,
+        "x.png",
+        png_bytes(),
+        patient_id="P",
+        patient_birth_date="31/31/2020",
+        patient_sex="Z",
+    )
     assert response.status_code == 400
     assert response.json()["outcome"] == "rejected"
 
@@ -156,7 +167,9 @@ def test_post_without_file_is_reported_not_500(clinician_page_client: Client) ->
 
 def test_several_files_without_javascript_each_get_an_outcome(clinician_page_client: Client) -> None:
     files = [SimpleUploadedFile("one.png", png_bytes(1)), SimpleUploadedFile("two.png", png_bytes(2))]
-    response = clinician_page_client.post(reverse("screening:upload"), {"radiographs": files, "patient_id": "MULTI"})
+    response = clinician_page_client.post(
+        reverse("screening:upload"), {"radiographs": files, "patient_id": "MULTI"}
+    )
     assert response.status_code == 200
     assert response.content.decode().count('data-outcome="accepted"') == 2
     assert Study.objects.filter(patient_id="MULTI").count() == 2
