@@ -72,6 +72,12 @@ def test_home_sends_clinician_to_study_list(persona_clients: dict[str, Client]) 
     assert response["Location"] == reverse("screening:study_list")
 
 
+def test_home_sends_manager_to_statistics(persona_clients: dict[str, Client]) -> None:
+    response = persona_clients["manager"].get(reverse("screening:home"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("oversight:statistics")
+
+
 def test_home_shows_role_hint_to_user_without_role(persona_clients: dict[str, Client]) -> None:
     response = persona_clients["no_role"].get(reverse("screening:home"))
     assert response.status_code == 200
