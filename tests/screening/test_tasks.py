@@ -219,11 +219,30 @@ def test_in_process_dispatcher_runs_task_on_its_thread(
     dispatcher = tasks.InProcessDispatcher()
 
     dispatcher.submit(study.pk)
-    finished = dispatcher.wait_until_idle(timeout=60)
-    dispatcher.stop()
+    try:
+        finished = dispatcher.wait_until_idle(timeout=60)
+    finally:
+        dispatcher.stop()
 
     assert finished
     assert Study.objects.get(pk=study.pk).status == Study.Status.DONE
+
+
+def wait_for_status(study_id: int, expected: str, timeout_s: float) -> str:
+    """Poll the study's status until it is ``expected`` or the time is up; return the last status read."""
+    deadline = time.monotonic() + timeout_s
+    status = ""
+    while time.monotonic() < deadline:
+        try:
+            status = Study.objects.get(pk=study_id).status
+        except OperationalError:
+            # The test database is SQLite in memory with a shared cache, where a read while the
+            # dispatcher thread writes fails at once with "table is locked" instead of waiting.
+            status = ""
+        if status == expected:
+            return status
+        time.sleep(0.1)
+    return status
 
 
 @pytest.mark.django_db(transaction=True)
@@ -240,10 +259,10 @@ def test_in_process_dispatcher_sweeps_while_idle(
     dispatcher = tasks.InProcessDispatcher()
 
     dispatcher.start()
-    deadline = time.monotonic() + 30
-    while Study.objects.get(pk=study.pk).status != Study.Status.DONE and time.monotonic() < deadline:
-        time.sleep(0.1)
-    dispatcher.stop()
+    try:
+        final_status = wait_for_status(study.pk, Study.Status.DONE, timeout_s=30)
+    finally:
+        dispatcher.stop()
 
-    assert Study.objects.get(pk=study.pk).status == Study.Status.DONE
+    assert final_status == Study.Status.DONE
     assert Study.objects.get(pk=study.pk).requeue_count == 1
