@@ -12,6 +12,8 @@ CLINICIAN = "clinician"
 MANAGER = "manager"
 ADMIN = "admin"
 ROLES: tuple[str, ...] = (CLINICIAN, MANAGER, ADMIN)
+# Not a role: members are sent to the password change page until they change their password.
+PASSWORD_CHANGE_REQUIRED = "password_change_required"
 
 # Cache attribute on the user object, so that one request queries the groups once.
 _CACHE_ATTRIBUTE = "_olvf_role_names"

@@ -40,6 +40,15 @@ def private_media_root(settings: Any, tmp_path: Path) -> Path:
     return settings.MEDIA_ROOT
 
 
+@pytest.fixture(autouse=True)
+def plain_static_files(settings: Any) -> None:
+    """Serve static files from the source folders, because tests do not run collectstatic."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 def make_persona(username: str, role: str | None, **extra: Any) -> Any:
     """Create a user in the group ``role`` (None: no group) with the shared test password."""
     from django.contrib.auth import get_user_model

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from screening.models import AuditEvent
-from screening.roles import ADMIN
+from screening.roles import ADMIN, PASSWORD_CHANGE_REQUIRED
 from screening.services.audit import record_event
 
 
@@ -37,13 +37,15 @@ class Command(BaseCommand):
             # Staff status gives the admin Django's password change page at /admin/password_change/.
             user = user_model.objects.create_user(username=username, password=password, is_staff=True)
             user.groups.add(Group.objects.get(name=ADMIN))
+            # The password was printed to a terminal, so the first sign-in must replace it.
+            must_change, _ = Group.objects.get_or_create(name=PASSWORD_CHANGE_REQUIRED)
+            user.groups.add(must_change)
             record_event(
                 AuditEvent.Action.USER_CHANGE,
                 obj=user,
                 details={"change": "created first admin", "username": username},
             )
-        # TODO: force a password change at the first sign-in. Until then only the printed message requests it.
         self.stdout.write(
             self.style.SUCCESS(f"Created admin user {username!r} with the one-time password: {password}\n")
-            + "It is shown only now. Sign in and change it at /admin/password_change/."
+            + "It is shown only now. After signing in you are asked to replace it."
         )
