@@ -192,6 +192,8 @@ CELERY_TASK_TIME_LIMIT = env_int("OLVF_TASK_TIME_LIMIT", 660, minimum=11)
 if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
     raise ImproperlyConfigured("OLVF_TASK_TIME_LIMIT must be greater than OLVF_TASK_SOFT_TIME_LIMIT.")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Keep Django's LOGGING (JSON lines in production) in workers instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Transient database and storage errors are retried this many times, waiting base * 2**n seconds.
 OLVF_TASK_MAX_RETRIES = env_int("OLVF_TASK_MAX_RETRIES", 5, minimum=0)
 OLVF_RETRY_BACKOFF_SECONDS = env_int("OLVF_RETRY_BACKOFF_SECONDS", 5, minimum=0)
