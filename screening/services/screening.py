@@ -380,6 +380,8 @@ def sweep_stuck_studies(now: datetime | None = None) -> SweepOutcome:
     times, then failed as timed out. A study QUEUED for that long lost its message
     (for example the broker was down at upload), so it is dispatched again. The
     claim makes a duplicate message harmless.
+    NOTE: the study is not stored with the bundle a re-run asked for, so a study
+    re-queued here is screened with the active bundle.
     """
     from screening.tasks import dispatch_screening
 
