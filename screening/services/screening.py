@@ -380,8 +380,9 @@ def sweep_stuck_studies(now: datetime | None = None) -> SweepOutcome:
     times, then failed as timed out. A study QUEUED for that long lost its message
     (for example the broker was down at upload), so it is dispatched again. The
     claim makes a duplicate message harmless.
-    NOTE: the study is not stored with the bundle a re-run asked for, so a study
-    re-queued here is screened with the active bundle.
+    A re-queued study keeps the bundle of its interrupted run.
+    NOTE: a study that lost its message before any worker claimed it is
+    dispatched with the active bundle, even when a re-run had asked for another.
     """
     from screening.tasks import dispatch_screening
 
@@ -426,6 +427,8 @@ def _requeue_stuck(study_id: int, cutoff: datetime, now: datetime) -> bool:
     from screening.tasks import dispatch_screening
 
     with transaction.atomic():
+        interrupted = AnalysisRun.objects.filter(study_id=study_id, status=AnalysisRun.Status.RUNNING).first()
+        bundle_id = interrupted.bundle_id if interrupted is not None else None
         changed = (
             Study.objects.filter(pk=study_id, status=Study.Status.RUNNING)
             .filter(Q(started_at__lt=cutoff) | Q(started_at__isnull=True))
@@ -442,7 +445,7 @@ def _requeue_stuck(study_id: int, cutoff: datetime, now: datetime) -> bool:
             status=AnalysisRun.Status.QUEUED
         )
         record_event(AuditEvent.Action.STUDY_REQUEUED, obj=Study(pk=study_id), details={"reason": "stuck"})
-        transaction.on_commit(lambda: dispatch_screening(study_id))
+        transaction.on_commit(lambda: dispatch_screening(study_id, bundle_id))
     return True
 
 

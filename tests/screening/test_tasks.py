@@ -127,6 +127,15 @@ def dispatched(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
+@pytest.fixture
+def dispatched_bundles(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int | None]]:
+    calls: list[tuple[int, int | None]] = []
+    monkeypatch.setattr(
+        tasks, "dispatch_screening", lambda study_id, bundle_id=None: calls.append((study_id, bundle_id))
+    )
+    return calls
+
+
 def make_stuck(study: Study, *, minutes: int, requeue_count: int = 0) -> None:
     Study.objects.filter(pk=study.pk).update(
         status=Study.Status.RUNNING,
@@ -266,3 +275,25 @@ def test_in_process_dispatcher_sweeps_while_idle(
 
     assert final_status == Study.Status.DONE
     assert Study.objects.get(pk=study.pk).requeue_count == 1
+
+
+def test_sweep_requeues_with_bundle_of_interrupted_run(
+    queued_study: Study,
+    hashed_bundle: Any,
+    dispatched_bundles: list[tuple[int, int | None]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    AnalysisRun.objects.create(
+        study=queued_study,
+        bundle=hashed_bundle,
+        bundle_name=hashed_bundle.name,
+        bundle_version=hashed_bundle.version,
+        bundle_manifest_sha256=hashed_bundle.manifest_sha256,
+        status=AnalysisRun.Status.RUNNING,
+    )
+    make_stuck(queued_study, minutes=45)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        screening_service.sweep_stuck_studies()
+
+    assert dispatched_bundles == [(queued_study.pk, hashed_bundle.pk)]
