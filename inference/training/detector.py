@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from PIL import Image
 
 from inference.result import Box
@@ -138,7 +139,13 @@ def train_detector(
             config.epochs,
             config.device,
         )
-        model.train(**_train_arguments(data_yaml, out_dir, config))
+        # ultralytics 8.4 (utils/torch_utils.py select_device) sets torch to cpu_count - 1 threads for
+        # the whole process on CPU, which would leave later training on one core of a two-core machine.
+        threads = torch.get_num_threads()
+        try:
+            model.train(**_train_arguments(data_yaml, out_dir, config))
+        finally:
+            torch.set_num_threads(threads)
         trainer = model.trainer
     best = Path(trainer.best) if trainer is not None else out_dir / "detector-run" / "weights" / "best.pt"
     if not best.is_file():
