@@ -207,7 +207,10 @@ def build_demo_bundle(
                 "source": "phantoms from inference.phantoms, never real radiographs",
                 **data_summary({"train": train_images, "validation": val_images, "test": test_images}),
             },
-            "detector": {"model_yaml": settings.detector.model_yaml, "validation": detector.validation},
+            "detector": {
+                "model_yaml": Path(settings.detector.model_yaml).name,
+                "validation": detector.validation,
+            },
             "classifiers": [result.summary() for result in classifiers],
             "classifier_config": asdict(config),
             "calibration": calibration.to_dict(),
