@@ -20,8 +20,12 @@ from pathlib import Path
 
 import torch
 
-from inference.bundle import load_manifest
-from inference.demo import build_demo_bundle
+# Run as a script from anywhere: the repository root holds the inference package.
+REPOSITORY = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPOSITORY))
+
+from inference.bundle import load_manifest  # noqa: E402
+from inference.demo import build_demo_bundle  # noqa: E402
 
 
 def machine() -> dict[str, object]:
