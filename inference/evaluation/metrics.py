@@ -326,12 +326,15 @@ def classification_report(
     def estimate(function: Callable[[np.ndarray], float]) -> dict[str, Any]:
         return bootstrap_estimate(function, n_cases, groups=groups, settings=settings).to_dict()
 
+    def one_vs_rest(metric: str, index: int) -> Callable[[np.ndarray], float]:
+        return lambda i: _one_vs_rest(metric, y_true[i], y_pred[i], probabilities[i], index)
+
     per_class: dict[str, Any] = {}
     for index, name in enumerate(CLASSES):
         per_class[name] = {
-            "sensitivity": estimate(lambda i, c=index: sensitivity(y_true[i] == c, y_pred[i] == c)),
-            "specificity": estimate(lambda i, c=index: specificity(y_true[i] == c, y_pred[i] == c)),
-            "auc": estimate(lambda i, c=index: roc_auc(y_true[i] == c, probabilities[i, c])),
+            "sensitivity": estimate(one_vs_rest("sensitivity", index)),
+            "specificity": estimate(one_vs_rest("specificity", index)),
+            "auc": estimate(one_vs_rest("auc", index)),
             "support": int(np.sum(y_true == index)),
         }
 
@@ -472,6 +475,9 @@ def detection_report(
     def overall(images: np.ndarray) -> float:
         return _mean_defined(level_ap(level, images) for level in levels)
 
+    def one_level(level: str) -> Callable[[np.ndarray], float]:
+        return lambda images: level_ap(level, images)
+
     groups = [patient_of_image[image_id] for image_id in image_ids]
     n_images = len(image_ids)
     return {
@@ -479,9 +485,7 @@ def detection_report(
         "images": n_images,
         "map": bootstrap_estimate(overall, n_images, groups=groups, settings=settings).to_dict(),
         "per_level": {
-            level: bootstrap_estimate(
-                lambda images, lv=level: level_ap(lv, images), n_images, groups=groups, settings=settings
-            ).to_dict()
+            level: bootstrap_estimate(one_level(level), n_images, groups=groups, settings=settings).to_dict()
             for level in levels
         },
     }
