@@ -1,22 +1,21 @@
-"""Keep ultralytics from reaching the network while it trains or predicts.
+"""Keep ultralytics from reaching the network while it trains.
 
-ultralytics 8.4 looks up two public DNS names at import unless ``YOLO_OFFLINE``
-is set, and its dataset check asks GitHub for the Arial.ttf font used only in
-plots. A clinic network and this project's build both run offline, so the
-environment variable is set before the first import and the font check is
-replaced for the duration of a training run.
+``inference.detection.configure_ultralytics`` switches off ultralytics' online
+check, version check, package installs, analytics and logger integrations.
+Training needs one more step: the dataset check of ultralytics 8.4
+(``ultralytics/data/utils.py``, ``check_det_dataset``) asks GitHub for the
+Arial.ttf font that only its plots use. Plots are off in every training run,
+so the font check is replaced by a no-op for the duration of the run.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-# Set before ultralytics is first imported anywhere in this process through this module.
-os.environ.setdefault("YOLO_OFFLINE", "1")
+from inference.detection import configure_ultralytics
 
 
 def _no_font(font: str = "Arial.ttf") -> Path | None:
@@ -26,12 +25,8 @@ def _no_font(font: str = "Arial.ttf") -> Path | None:
 
 @contextlib.contextmanager
 def offline_ultralytics() -> Iterator[None]:
-    """Replace ultralytics' font download check with a no-op inside the block.
-
-    NOTE: ``YOLO_OFFLINE`` only takes effect when it is set before ultralytics
-    is imported; a process that imported ultralytics earlier keeps the value it
-    had then.
-    """
+    """Configure ultralytics for offline use and disable its font download inside the block."""
+    configure_ultralytics()
     from ultralytics.data import utils as data_utils
     from ultralytics.utils import checks, plotting
 
