@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-# Run as a script from anywhere: the repository root holds the inference package.
+# Run as a script from anywhere: the inference package is in the repository root.
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 

@@ -149,8 +149,8 @@ def match_detections(
 
     Within one image and level, predictions are taken in order of falling
     confidence. Each is a hit when its best IoU with a reference box of the same
-    level and image is at least the threshold and that box is still unmatched;
-    a second box on one vertebra is a false positive. Matching never crosses
+    level and image is at least the threshold and that box is still unmatched.
+    A second box on one vertebra is a false positive. Matching never crosses
     images, so the rows of an image stay valid when images are resampled.
     """
     references: dict[tuple[str, str], list[Box]] = {}

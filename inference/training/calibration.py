@@ -73,7 +73,7 @@ def calibrate_fresh_threshold(
     # (ties flag more), so k = ceil(target * positives) is the smallest count that meets the target.
     needed = math.ceil(target_sensitivity * n_positive - 1e-9)
     threshold = float(np.sort(scores[positive])[::-1][needed - 1])
-    # The threshold must be in (0, 1] for the manifest; a score of exactly 0 cannot be told apart from "flag all".
+    # The threshold must be in (0, 1] for the manifest; a score of exactly 0 would flag every vertebra.
     threshold = max(threshold, 1e-6)
     flagged = scores >= threshold
     negatives = ~positive

@@ -3,9 +3,10 @@
 The detector has one class per level (T12, L1 ... L5, S1 by default). Images
 are the 8-bit renderings of ``inference.imaging.load``, so training uses
 the same images as screening. Augmentation keeps the cranio-caudal order: no
-vertical flip and no mosaic (a mosaic cuts the spine into pieces whose level
-cannot be told from its neighbours); horizontal flip is allowed because a
-lateral film may face either way and a level box does not depend on it.
+vertical flip and no mosaic, because a mosaic cuts the spine into pieces
+whose level cannot be identified from its neighbours. Horizontal flip is
+allowed because a lateral film may face either way and a level box does not
+depend on it.
 """
 
 from __future__ import annotations

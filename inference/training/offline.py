@@ -3,8 +3,8 @@
 ``inference.detection.configure_ultralytics`` switches off ultralytics' online
 check, version check, package installs, analytics and logger integrations.
 Training needs one more step: the dataset check of ultralytics 8.4
-(``ultralytics/data/utils.py``, ``check_det_dataset``) asks GitHub for the
-Arial.ttf font that only its plots use. Plots are off in every training run,
+(``ultralytics/data/utils.py``, ``check_det_dataset``) requests the
+Arial.ttf font from GitHub that only its plots use. Plots are off in every training run,
 so the font check is replaced by a no-op for the duration of the run.
 """
 
