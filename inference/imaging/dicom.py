@@ -40,8 +40,17 @@ from inference.imaging.dicom_decode import (
     decode_frame,
     decoder_name,
 )
+from inference.imaging.dicom_deflate import read_deflated_dataset
 from inference.imaging.dicom_display import GrayscaleResult, to_display_grayscale
-from inference.imaging.header import decimal_values, header_warnings, read_header, sop_class_name, text_value
+from inference.imaging.frames import choose_frame
+from inference.imaging.header import (
+    decimal_values,
+    header_warnings,
+    is_image_storage_class,
+    read_header,
+    sop_class_name,
+    text_value,
+)
 from inference.imaging.limits import ImagingLimits
 from inference.imaging.spacing import read_spacing
 from inference.imaging.types import ImagingWarning, Provenance, Radiograph
@@ -81,7 +90,7 @@ _ALWAYS_LOSSY_SYNTAXES = {
 def read_dicom(path: Path, *, has_preamble: bool, limits: ImagingLimits, frame: int | None) -> Radiograph:
     """Read one frame of a DICOM file as a radiograph."""
     notes: list[str] = []
-    ds = _read_dataset(path, has_preamble=has_preamble, notes=notes)
+    ds = _read_dataset(path, has_preamble=has_preamble, limits=limits, notes=notes)
     # pydicom converts most elements only when they are first accessed, so a damaged element
     # can raise anywhere below. Those errors mean a damaged file, not a fault in this module.
     try:
@@ -96,9 +105,11 @@ def _interpret_dataset(
 ) -> Radiograph:
     transfer_syntax = _transfer_syntax(ds, notes)
     geometry = _check_geometry(ds, limits)
-    frame_index, frame_policy = _choose_frame(geometry.number_of_frames, frame)
     decoder = check_decodable(transfer_syntax)
-    check_pixel_data_complete(ds, transfer_syntax, geometry)
+    # Before the frame is chosen, so that a Number of Frames that the pixel data cannot hold is
+    # reported as damage rather than as a multi-frame file.
+    check_pixel_data_complete(ds, transfer_syntax, geometry, limits, notes)
+    frame_index, frame_policy = choose_frame(geometry.number_of_frames, frame)
 
     stored, plugin, decoded_interpretation = decode_frame(ds, decoder, transfer_syntax, geometry, frame_index)
 
@@ -159,10 +170,12 @@ def _interpret_dataset(
 # ------------------------------------------------------------------ the header
 
 
-def _read_dataset(path: Path, *, has_preamble: bool, notes: list[str]) -> Dataset:
+def _read_dataset(path: Path, *, has_preamble: bool, limits: ImagingLimits, notes: list[str]) -> Dataset:
     # force=True only for files whose first bytes sniff.looks_like_dicom_without_preamble accepted.
     try:
-        ds = pydicom.dcmread(path, force=not has_preamble)
+        ds = read_deflated_dataset(path, has_preamble=has_preamble, limits=limits)
+        if ds is None:
+            ds = pydicom.dcmread(path, force=not has_preamble)
     except _PARSE_ERRORS as error:
         raise messages.dicom_unreadable(f"{type(error).__name__}: {error}") from error
     if len(ds) == 0:
@@ -203,7 +216,7 @@ def _int_attribute(ds: Dataset, keyword: str, default: int | None = None) -> int
     try:
         value = ds.get(keyword)
     except (ValueError, TypeError) as error:
-        raise messages.invalid_header_value(keyword, str(error)) from error
+        raise messages.invalid_header_value(keyword, None, reason=str(error)) from error
     if value is None or value == "":
         if default is None:
             raise messages.invalid_header_value(keyword, None)
@@ -214,11 +227,28 @@ def _int_attribute(ds: Dataset, keyword: str, default: int | None = None) -> int
         raise messages.invalid_header_value(keyword, value) from error
 
 
+# Attributes of the Image Pixel module. A dataset with any of them but no Pixel Data was cut
+# short before the pixels, because Pixel Data is the last element of an image.
+_IMAGE_PIXEL_KEYWORDS = ("Rows", "Columns", "BitsAllocated", "PhotometricInterpretation", "SamplesPerPixel")
+
+
+def _raise_without_pixel_data(ds: Dataset) -> None:
+    if "FloatPixelData" in ds or "DoubleFloatPixelData" in ds:
+        raise messages.unsupported_pixel_format("floating-point pixel data")
+    if any(keyword in ds for keyword in _IMAGE_PIXEL_KEYWORDS):
+        raise messages.truncated_file("dicom", "Image Pixel module present but no (7FE0,0010) Pixel Data")
+    sop_class_uid = text_value(ds, "SOPClassUID")
+    if not sop_class_uid or not UID(sop_class_uid).is_valid:
+        # Bytes that only begin like DICOM parse into a few random elements and no SOP class.
+        raise messages.dicom_unreadable(f"no Pixel Data and no valid SOP Class UID ({len(ds)} elements read)")
+    if is_image_storage_class(sop_class_uid):
+        raise messages.truncated_file("dicom", f"image SOP class {sop_class_uid} without Pixel Data")
+    raise messages.dicom_without_pixel_data(sop_class_name(sop_class_uid))
+
+
 def _check_geometry(ds: Dataset, limits: ImagingLimits) -> ImageGeometry:
     if "PixelData" not in ds:
-        if "FloatPixelData" in ds or "DoubleFloatPixelData" in ds:
-            raise messages.unsupported_pixel_format("floating-point pixel data")
-        raise messages.dicom_without_pixel_data(sop_class_name(text_value(ds, "SOPClassUID")))
+        _raise_without_pixel_data(ds)
 
     rows = _int_attribute(ds, "Rows")
     columns = _int_attribute(ds, "Columns")
@@ -270,19 +300,6 @@ def _check_geometry(ds: Dataset, limits: ImagingLimits) -> ImageGeometry:
     )
 
 
-def _choose_frame(number_of_frames: int, frame: int | None) -> tuple[int, str]:
-    # The caller must name the frame of a multi-frame file, so frame 0 is never chosen silently.
-    if number_of_frames == 1:
-        if frame not in (None, 0):
-            raise messages.frame_out_of_range(frame, 1)
-        return 0, "single frame"
-    if frame is None:
-        raise messages.multi_frame(number_of_frames)
-    if not 0 <= frame < number_of_frames:
-        raise messages.frame_out_of_range(frame, number_of_frames)
-    return frame, f"frame {frame} of {number_of_frames}, chosen by the caller"
-
-
 def _lossy_description(ds: Dataset, transfer_syntax: UID) -> str | None:
     if transfer_syntax in _ALWAYS_LOSSY_SYNTAXES:
         return _ALWAYS_LOSSY_SYNTAXES[transfer_syntax]
@@ -315,7 +332,9 @@ def _colour_to_display(
         try:
             rgb = apply_color_lut(stored, ds)
         except _PARSE_ERRORS as error:
-            raise messages.invalid_header_value("Palette Color Lookup Table", str(error)) from error
+            raise messages.invalid_header_value(
+                "Palette Color Lookup Table", None, reason=f"{type(error).__name__}: {error}"
+            ) from error
         maximum = float(np.iinfo(rgb.dtype).max) if rgb.dtype.kind in "ui" else 1.0
         notes.append("palette colour expanded with the Palette Color Lookup Table")
     elif interpretation.startswith("YBR_FULL"):

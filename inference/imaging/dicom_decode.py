@@ -18,6 +18,8 @@ from pydicom.pixels.decoders.base import Decoder
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
 from inference.imaging import messages
+from inference.imaging.codestream import j2k_image_size, jpeg_frame_size
+from inference.imaging.limits import ImagingLimits
 from inference.imaging.types import ImagingWarning
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,44 @@ _SYNTAXES_ENDING_WITH_FFD9 = (
 )
 
 
+# JPEG (baseline, extended, lossless, JPEG-LS) and JPEG 2000 (including HTJ2K) transfer syntax prefixes.
+_JPEG_SYNTAXES = ("1.2.840.10008.1.2.4.5", "1.2.840.10008.1.2.4.7", "1.2.840.10008.1.2.4.8")
+_JPEG_2000_SYNTAXES = ("1.2.840.10008.1.2.4.9", "1.2.840.10008.1.2.4.20")
+
+
+def one_line(text: str, max_length: int = 300) -> str:
+    """Collapse whitespace and line breaks so that a library's message fits one log line."""
+    collapsed = " ".join(text.split())
+    return collapsed if len(collapsed) <= max_length else collapsed[: max_length - 3] + "..."
+
+
+class _PluginFailureFilter(logging.Filter):
+    """Log pydicom's per-plugin decoding failures as one-line INFO records instead of ERROR tracebacks.
+
+    pydicom 3.0 calls ``LOGGER.exception`` in ``pydicom.pixels.decoders.base`` each
+    time a plugin fails, and it tries every plugin, so one damaged upload gave several
+    ERROR records with tracebacks. Such a failure is a fault of the input, and
+    ``decode_frame`` logs it once at WARNING and raises DamagedImageError. Records
+    at other levels pass unchanged.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and record.exc_info:
+            error = record.exc_info[1]
+            record.msg = "Decoding plugin failed: %s: %s"
+            record.args = (type(error).__name__, one_line(str(error)))
+            record.levelno = logging.INFO
+            record.levelname = logging.getLevelName(logging.INFO)
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+# A filter on a logger applies only to records created by that logger, which is the one that
+# logs the plugin failures, so errors of other pydicom modules and of this package are untouched.
+logging.getLogger("pydicom.pixels.decoders.base").addFilter(_PluginFailureFilter())
+
+
 @dataclass(frozen=True)
 class ImageGeometry:
     """The Image Pixel module values that decoding depends on."""
@@ -80,8 +120,15 @@ def check_decodable(transfer_syntax: UID) -> Decoder:
     return decoder
 
 
-def check_pixel_data_complete(ds: Dataset, transfer_syntax: UID, geometry: ImageGeometry) -> None:
-    """Raise DamagedImageError when the pixel data is shorter than the geometry needs or was cut short."""
+def check_pixel_data_complete(
+    ds: Dataset, transfer_syntax: UID, geometry: ImageGeometry, limits: ImagingLimits, notes: list[str]
+) -> None:
+    """Raise DamagedImageError when the pixel data does not match the header or was cut short.
+
+    For compressed data, the size in the first codestream header is compared with
+    Rows and Columns before anything is decoded. Native pixel data longer than the
+    header declares is read, and a note records the extra bytes.
+    """
     element = ds["PixelData"]
     value = element.value
     if value is None:
@@ -89,26 +136,64 @@ def check_pixel_data_complete(ds: Dataset, transfer_syntax: UID, geometry: Image
     if transfer_syntax.is_encapsulated:
         if not element.is_undefined_length:
             raise messages.invalid_header_value("Pixel Data length", "defined length for compressed data")
-        _check_fragments_complete(value, transfer_syntax)
+        fragment_count, first_fragment = _check_fragments_complete(value, transfer_syntax)
+        # Every frame takes at least one fragment (PS3.5 A.4).
+        if fragment_count < geometry.number_of_frames:
+            raise messages.frames_exceed_pixel_data(geometry.number_of_frames, fragment_count)
+        _check_codestream_size(first_fragment, transfer_syntax, geometry, limits)
         return
-    expected = (
-        geometry.rows
-        * geometry.columns
-        * geometry.samples_per_pixel
-        * geometry.number_of_frames
-        * geometry.bits_allocated
-        // 8
-    )
+
+    frame_bytes = geometry.rows * geometry.columns * geometry.samples_per_pixel * geometry.bits_allocated // 8
     if geometry.photometric_interpretation == "YBR_FULL_422":
         # YBR_FULL_422 stores two Y values per Cb, Cr pair, so 2 values per pixel instead of 3.
-        expected = expected * 2 // 3
+        frame_bytes = frame_bytes * 2 // 3
+    expected = frame_bytes * geometry.number_of_frames
     if len(value) < expected:
+        if (
+            geometry.number_of_frames > 1
+            and frame_bytes > 0
+            and len(value) // frame_bytes < geometry.number_of_frames
+        ):
+            raise messages.frames_exceed_pixel_data(geometry.number_of_frames, len(value) // frame_bytes)
         raise messages.pixel_data_too_short(expected, len(value))
+    # Pixel Data of odd length gets one padding byte (PS3.5 8.1.1), which is not worth a note.
+    extra = len(value) - expected
+    if extra > 1:
+        notes.append(
+            f"Pixel Data has {extra} bytes beyond the {expected} bytes that Rows, Columns, Bits Allocated, "
+            "Samples per Pixel and Number of Frames declare; the extra bytes were ignored"
+        )
 
 
-def _check_fragments_complete(value: bytes, transfer_syntax: UID) -> None:
-    """Walk the encapsulated items and raise DamagedImageError when the data was cut short."""
+def _check_codestream_size(
+    fragment: bytes, transfer_syntax: UID, geometry: ImageGeometry, limits: ImagingLimits
+) -> None:
+    if str(transfer_syntax).startswith(_JPEG_2000_SYNTAXES):
+        size = j2k_image_size(fragment)
+        encoding = "JPEG 2000"
+    elif str(transfer_syntax).startswith(_JPEG_SYNTAXES):
+        size = jpeg_frame_size(fragment)
+        encoding = "JPEG"
+    else:
+        return
+    if size is None:
+        # NOTE: a codestream whose header cannot be found here is left to the decoder to reject.
+        return
+    width, height = size
+    if width * height > limits.max_pixels_per_frame:
+        raise messages.too_many_pixels(height, width, limits.max_pixels_per_frame)
+    # A JPEG height of 0 means a later DNL marker gives it, so only the width can be compared.
+    if width != geometry.columns or height not in (geometry.rows, 0):
+        raise messages.codestream_size_mismatch(encoding, width, height, geometry.columns, geometry.rows)
+
+
+def _check_fragments_complete(value: bytes, transfer_syntax: UID) -> tuple[int, bytes]:
+    """Walk the encapsulated items and return the fragment count and the first fragment.
+
+    Raises DamagedImageError when the data was cut short.
+    """
     offset = 0
+    first_fragment = b""
     last_fragment = b""
     item_count = 0
     while offset + 8 <= len(value):
@@ -123,6 +208,8 @@ def _check_fragments_complete(value: bytes, transfer_syntax: UID) -> None:
             raise messages.truncated_file(
                 "dicom", f"item at {offset} needs {length} bytes, {len(value) - start} left"
             )
+        if item_count == 1:
+            first_fragment = value[start:end]
         if item_count > 0:
             last_fragment = value[start:end]
         item_count += 1
@@ -136,6 +223,7 @@ def _check_fragments_complete(value: bytes, transfer_syntax: UID) -> None:
     if str(transfer_syntax).startswith(_SYNTAXES_ENDING_WITH_FFD9):
         if b"\xff\xd9" not in last_fragment[-64:]:
             raise messages.truncated_file("dicom", "last fragment does not end with the FFD9 end marker")
+    return item_count - 1, first_fragment
 
 
 def decode_frame(
@@ -171,7 +259,9 @@ def decode_frame(
         except BaseException as error:
             if not isinstance(error, _DECODE_ERRORS) and not _is_decoder_panic(error):
                 raise
-            logger.warning("Decoding plugin %s failed on %s: %s", plugin, transfer_syntax.name, error)
+            logger.warning(
+                "Decoding plugin %s failed on %s: %s", plugin, transfer_syntax.name, one_line(str(error))
+            )
             failures.append(f"{plugin}: {type(error).__name__}: {error}")
             continue
         return array, plugin, str(meta.get("photometric_interpretation", geometry.photometric_interpretation))

@@ -12,6 +12,7 @@ together still flip once.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ from inference.imaging import messages
 from inference.imaging.header import decimal_values, raw_text, text_value
 from inference.imaging.types import ImagingWarning
 from inference.imaging.windowing import (
+    FLOAT32_MAX,
     PERCENTILE_HIGH,
     PERCENTILE_LOW,
     Window,
@@ -126,11 +128,31 @@ def _apply_modality(
     values = stored.astype(np.float32)
     if slope == 1.0 and intercept == 0.0:
         return values, "none", padding
+    _check_rescaled_range(stored, slope, intercept)
     values *= np.float32(slope)
     values += np.float32(intercept)
     if padding is not None:
         padding = padding * slope + intercept
     return values, f"rescale slope={slope:g} intercept={intercept:g}", padding
+
+
+# Modality values must stay this far inside float32, so that a window spanning them (its width
+# is up to twice the largest value) and the window arithmetic also stay finite.
+_MAX_MODALITY_MAGNITUDE = FLOAT32_MAX / 4
+
+
+def _check_rescaled_range(stored: np.ndarray, slope: float, intercept: float) -> None:
+    """Raise DamagedImageError when Rescale Slope/Intercept map the stored values outside float32.
+
+    No other reading of such a header is sound: ignoring the rescale would change the
+    values that every window in the header refers to.
+    """
+    ends = [float(stored.min()) * slope + intercept, float(stored.max()) * slope + intercept]
+    if all(math.isfinite(end) and abs(end) <= _MAX_MODALITY_MAGNITUDE for end in ends):
+        return
+    raise messages.non_finite_pixels(
+        f"rescale slope={slope!r} intercept={intercept!r} maps stored values to {ends[0]!r}..{ends[1]!r}"
+    )
 
 
 def _padding_value(ds: Dataset, signed: bool) -> float | None:

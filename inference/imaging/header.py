@@ -159,6 +159,12 @@ def sop_class_name(sop_class_uid: str | None) -> str:
     return name if name and name != sop_class_uid else sop_class_uid
 
 
+def is_image_storage_class(sop_class_uid: str) -> bool:
+    """Return True for a storage SOP class of an image, such as "Digital X-Ray Image Storage - For Presentation"."""
+    # pydicom's UID dictionary gives every image storage class a name containing "Image Storage".
+    return "Image Storage" in UID(sop_class_uid).name
+
+
 def is_lumbar_body_part(body_part: str) -> bool:
     normalised = body_part.upper().replace(" ", "").replace("-", "").replace("_", "")
     return normalised in LUMBAR_BODY_PARTS or "LSPINE" in normalised or "LUMB" in normalised

@@ -36,6 +36,13 @@ FILE_KIND_NAMES: dict[str, tuple[str, str]] = {
 }
 
 
+def _spaced_ja(words: str) -> str:
+    """Add the space that Japanese text puts between itself and an adjoining Latin word or number."""
+    leading = " " if words[:1].isascii() else ""
+    trailing = " " if words[-1:].isascii() else ""
+    return f"{leading}{words}{trailing}"
+
+
 # ---------------------------------------------------------------- not an image
 
 
@@ -54,7 +61,7 @@ def not_an_image(kind: str) -> NotAnImageError:
         text_ja = "このファイルは DICOM、PNG、JPEG のいずれの画像でもありません。"
     else:
         text_en = f"The file is {name_en}, not a radiograph."
-        text_ja = f"このファイルは{name_ja}で、X 線画像ではありません。"
+        text_ja = f"このファイルは{_spaced_ja(name_ja)}で、X 線画像ではありません。"
     return NotAnImageError(
         f"{text_en} Upload the radiograph as a DICOM file (preferred), PNG or JPEG.",
         f"{text_ja}X 線画像を DICOM ファイル（推奨）、PNG または JPEG でアップロードしてください。",
@@ -102,12 +109,79 @@ def pixel_data_too_short(expected: int, actual: int) -> DamagedImageError:
     )
 
 
-def invalid_header_value(attribute: str, value: object) -> DamagedImageError:
+def invalid_header_value(attribute: str, value: object, *, reason: str = "") -> DamagedImageError:
+    """Build the error for a header value that makes the pixels unreadable.
+
+    ``value`` is shown to the user as plain text, or left out when it is None.
+    ``reason`` (for example a library's exception text) goes only to ``detail``.
+    """
+    detail = f"{attribute}={value!r}" + (f": {reason}" if reason else "")
+    if value is None:
+        return DamagedImageError(
+            f"The DICOM header has a missing or invalid {attribute}, so the pixels cannot be read. "
+            f"{_EXPORT_AGAIN_EN}",
+            f"DICOM ヘッダーの {attribute} が欠落しているか不正なため、画素を読み取れません。{_EXPORT_AGAIN_JA}",
+            detail=detail,
+        )
+    display_text = plain_value(value)
     return DamagedImageError(
-        f"The DICOM header has an invalid {attribute} ({value!r}), so the pixels cannot be read. "
+        f"The DICOM header has an invalid {attribute} ({display_text}), so the pixels cannot be read. "
         f"{_EXPORT_AGAIN_EN}",
-        f"DICOM ヘッダーの {attribute} が不正な値（{value!r}）のため、画素を読み取れません。{_EXPORT_AGAIN_JA}",
-        detail=f"{attribute}={value!r}",
+        f"DICOM ヘッダーの {attribute} が不正な値（{display_text}）のため、画素を読み取れません。{_EXPORT_AGAIN_JA}",
+        detail=detail,
+    )
+
+
+def plain_value(value: object) -> str:
+    """Format a header value for people: numbers without a trailing .0, sequences joined by commas."""
+    if isinstance(value, list | tuple):
+        return ", ".join(plain_value(item) for item in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, bytes):
+        return value.decode("ascii", errors="replace")
+    return str(value)
+
+
+def frames_exceed_pixel_data(frame_count: int, available: int) -> DamagedImageError:
+    return DamagedImageError(
+        f"The DICOM header declares {frame_count:,} frames, but the pixel data contains at most "
+        f"{available:,}, so the header or the file is damaged. {_EXPORT_AGAIN_EN}",
+        f"DICOM ヘッダーのフレーム数は {frame_count:,} ですが、画素データには最大 {available:,} "
+        f"フレーム分しかなく、ヘッダーまたはファイルが破損しています。{_EXPORT_AGAIN_JA}",
+        detail=f"NumberOfFrames={frame_count}, pixel data holds {available}",
+    )
+
+
+def codestream_size_mismatch(
+    encoding: str, width: int, height: int, columns: int, rows: int
+) -> DamagedImageError:
+    return DamagedImageError(
+        f"The compressed image ({encoding}) is {width:,} x {height:,} pixels, but the DICOM header "
+        f"declares {columns:,} x {rows:,}, so the file is damaged. {_EXPORT_AGAIN_EN}",
+        f"圧縮画像（{encoding}）のサイズは {width:,} x {height:,} 画素ですが、DICOM ヘッダーでは "
+        f"{columns:,} x {rows:,} 画素とされており、ファイルが破損しています。{_EXPORT_AGAIN_JA}",
+        detail=f"codestream {width}x{height}, header Columns={columns} Rows={rows}",
+    )
+
+
+def non_finite_pixels(reason: str) -> DamagedImageError:
+    return DamagedImageError(
+        "The image values cannot be represented as numbers (for example because the header's "
+        f"Rescale Slope or Intercept is far too large), so the image cannot be shown. {_EXPORT_AGAIN_EN}",
+        "画像の値を数値として表せません（ヘッダーの Rescale Slope または Intercept が大きすぎる場合など）。"
+        f"そのため画像を表示できません。{_EXPORT_AGAIN_JA}",
+        detail=reason,
+    )
+
+
+def inflated_too_large(limit: int) -> ImageTooLargeError:
+    return ImageTooLargeError(
+        f"The deflate-compressed DICOM file expands to more than {_format_bytes(limit)}, above the limit. "
+        "Upload a single radiograph, not a whole study or archive.",
+        f"Deflate 圧縮された DICOM ファイルを展開すると上限の {_format_bytes(limit)} を超えます。"
+        "検査全体やアーカイブではなく、X 線画像 1 枚をアップロードしてください。",
+        detail=f"inflated dataset above {limit} bytes",
     )
 
 
@@ -129,19 +203,21 @@ def unsupported_file_kind(kind: str) -> UnsupportedImageError:
     return UnsupportedImageError(
         f"The file is {name_en}, which this product does not read. "
         "Export the radiograph as DICOM (preferred), PNG or JPEG and upload it.",
-        f"このファイルは{name_ja}で、本製品では読み込めません。"
+        f"このファイルは{_spaced_ja(name_ja)}で、本製品では読み込めません。"
         "X 線画像を DICOM（推奨）、PNG または JPEG で書き出してアップロードしてください。",
         detail=f"content looks like {kind}",
     )
 
 
-def multi_frame(frame_count: int) -> UnsupportedImageError:
+def multi_frame(frame_count: int, file_type: str = "dicom") -> UnsupportedImageError:
+    label = "animated PNG" if file_type == "png" else file_type.upper()
+    label_ja = "アニメーション PNG" if file_type == "png" else file_type.upper()
     return UnsupportedImageError(
-        f"The DICOM file contains {frame_count} frames, and this product screens one radiograph per file. "
+        f"The {label} file contains {frame_count} frames, and this product screens one radiograph per file. "
         "Export the lateral lumbar view as a single-frame image, or choose the frame explicitly.",
-        f"この DICOM ファイルには {frame_count} フレームが含まれていますが、本製品は 1 ファイルにつき 1 枚の"
-        "X 線画像を判定します。腰椎側面像を単一フレームの画像として書き出すか、フレームを明示的に指定してください。",
-        detail=f"NumberOfFrames={frame_count}, no frame requested",
+        f"この{_spaced_ja(label_ja)}ファイルには {frame_count} フレームが含まれていますが、本製品は 1 ファイルにつき 1 枚の"
+        " X 線画像を判定します。腰椎側面像を単一フレームの画像として書き出すか、フレームを明示的に指定してください。",
+        detail=f"{file_type} with {frame_count} frames, no frame requested",
     )
 
 

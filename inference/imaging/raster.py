@@ -22,7 +22,9 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from inference.imaging import messages
+from inference.imaging.codestream import jpeg_frame_size
 from inference.imaging.colour import has_equal_channels, to_luma
+from inference.imaging.frames import choose_frame
 from inference.imaging.limits import ImagingLimits
 from inference.imaging.spacing import UNKNOWN_SPACING
 from inference.imaging.types import HeaderFacts, ImagingWarning, Provenance, Radiograph
@@ -35,17 +37,18 @@ _PILLOW_FORMATS = {"png": "PNG", "jpeg": "JPEG"}
 # Errors Pillow raises on malformed or truncated files.
 _PILLOW_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, IndexError)
 
-# JPEG start-of-frame markers (every SOFn except DHT C4, JPG C8 and DAC CC).
-_JPEG_SOF_MARKERS = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
-
 # APP segments (EXIF, ICC profiles) can push the frame header far into the file.
 _HEADER_SCAN_BYTES = 1024 * 1024
 
 _GRAY_16_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
 
 
-def read_raster(path: Path, file_type: str, *, limits: ImagingLimits) -> Radiograph:
-    """Read a PNG or JPEG file as a radiograph."""
+def read_raster(path: Path, file_type: str, *, limits: ImagingLimits, frame: int | None = None) -> Radiograph:
+    """Read a PNG or JPEG file as a radiograph.
+
+    An animated PNG follows the multi-frame policy of DICOM: it is rejected
+    unless ``frame`` names the frame to read.
+    """
     header_size = read_header_size(path, file_type)
     if header_size is not None:
         width, height = header_size
@@ -54,7 +57,7 @@ def read_raster(path: Path, file_type: str, *, limits: ImagingLimits) -> Radiogr
 
     notes: list[str] = []
     warnings: list[ImagingWarning] = []
-    image = _open_and_load(path, file_type, limits)
+    image, frame_count, frame_index, frame_policy = _open_and_load(path, file_type, limits, frame)
     source_mode = image.mode
     bits = _png_bit_depth(path) if file_type == "png" else 8
 
@@ -86,6 +89,9 @@ def read_raster(path: Path, file_type: str, *, limits: ImagingLimits) -> Radiogr
         pixel_representation=0,
         rows=int(pixels.shape[0]),
         columns=int(pixels.shape[1]),
+        number_of_frames=frame_count,
+        frame_index=frame_index,
+        frame_policy=frame_policy,
         modality_lut="none",
         voi_lut=voi_description,
         window_center=window_center,
@@ -114,34 +120,13 @@ def read_header_size(path: Path, file_type: str) -> tuple[int, int] | None:
             raise messages.truncated_file("png", "no IHDR chunk in the first bytes")
         width, height = struct.unpack(">II", head[16:24])
         return width, height
-    return _jpeg_frame_size(head)
+    return jpeg_frame_size(head)
 
 
-def _jpeg_frame_size(head: bytes) -> tuple[int, int] | None:
-    offset = 2
-    while offset + 4 <= len(head):
-        if head[offset] != 0xFF:
-            return None
-        marker = head[offset + 1]
-        if marker == 0xFF:
-            offset += 1  # fill byte
-            continue
-        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:
-            offset += 2
-            continue
-        (length,) = struct.unpack(">H", head[offset + 2 : offset + 4])
-        if marker in _JPEG_SOF_MARKERS:
-            if offset + 9 > len(head):
-                return None
-            height, width = struct.unpack(">HH", head[offset + 5 : offset + 9])
-            return width, height
-        if marker in (0xD9, 0xDA):
-            return None
-        offset += 2 + length
-    return None
-
-
-def _open_and_load(path: Path, file_type: str, limits: ImagingLimits) -> Image.Image:
+def _open_and_load(
+    path: Path, file_type: str, limits: ImagingLimits, frame: int | None
+) -> tuple[Image.Image, int, int, str]:
+    """Open the file, choose its frame and decode it; return the image, frame count, index and policy."""
     try:
         image = Image.open(path, formats=[_PILLOW_FORMATS[file_type]])
     except Image.DecompressionBombError as error:
@@ -157,6 +142,11 @@ def _open_and_load(path: Path, file_type: str, limits: ImagingLimits) -> Image.I
     if width * height > limits.max_pixels_per_frame:
         raise messages.too_many_pixels(height, width, limits.max_pixels_per_frame)
     try:
+        # Pillow reports the frame count of an animated PNG (APNG acTL chunk) and 1 otherwise.
+        frame_count = int(getattr(image, "n_frames", 1))
+        frame_index, frame_policy = choose_frame(frame_count, frame, file_type)
+        if frame_index:
+            image.seek(frame_index)
         image.load()
     except Image.DecompressionBombError as error:
         raise messages.too_many_pixels(height, width, limits.max_pixels_per_frame) from error
@@ -165,7 +155,7 @@ def _open_and_load(path: Path, file_type: str, limits: ImagingLimits) -> Image.I
         if "truncated" in str(error).lower() or isinstance(error, EOFError):
             raise messages.truncated_file(file_type, reason) from error
         raise messages.decoding_failed(file_type, file_type.upper(), reason) from error
-    return image
+    return image, frame_count, frame_index, frame_policy
 
 
 def _png_bit_depth(path: Path) -> int:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 from pathlib import Path
+
+import numpy as np
 
 from inference.imaging import messages
 from inference.imaging.dicom import read_dicom
@@ -20,7 +24,7 @@ def load(path: str | Path, *, limits: ImagingLimits | None = None, frame: int | 
 
     The type is decided from the content, never from the file name. ``frame``
     selects one frame of a multi-frame DICOM file, which is rejected when
-    ``frame`` is None. Raises NotAnImageError, DamagedImageError,
+    ``frame`` is None, and the same holds for an animated PNG. Raises NotAnImageError, DamagedImageError,
     UnsupportedImageError or ImageTooLargeError (all ImagingError) with
     English and Japanese messages. A path that does not exist or cannot be
     opened raises the usual OSError, because that is not a fault of the image.
@@ -37,9 +41,8 @@ def load(path: str | Path, *, limits: ImagingLimits | None = None, frame: int | 
     if kind.file_type == "dicom":
         radiograph = read_dicom(path, has_preamble=kind.has_preamble, limits=limits, frame=frame)
     else:
-        if frame not in (None, 0):
-            raise messages.frame_out_of_range(frame, 1)
-        radiograph = read_raster(path, kind.file_type, limits=limits)
+        radiograph = read_raster(path, kind.file_type, limits=limits, frame=frame)
+    radiograph = check_output(radiograph)
 
     # Never the path or header values here: either may contain a patient's name.
     logger.debug(
@@ -50,4 +53,29 @@ def load(path: str | Path, *, limits: ImagingLimits | None = None, frame: int | 
         radiograph.provenance.decoder,
         ",".join(warning.code for warning in radiograph.warnings) or "none",
     )
+    return radiograph
+
+
+def check_output(radiograph: Radiograph) -> Radiograph:
+    """Check the final image of every file type, whatever path produced it.
+
+    Raises DamagedImageError when a pixel or the recorded window is not finite,
+    because such an image cannot be shown or written as JSON. Adds the blocking
+    ``uniform_image`` warning when the 8-bit rendering, which the models see, has
+    one value only.
+    """
+    provenance = radiograph.provenance
+    for name, value in (
+        ("window center", provenance.window_center),
+        ("window width", provenance.window_width),
+    ):
+        if value is not None and not math.isfinite(value):
+            raise messages.non_finite_pixels(f"{name} {value!r}")
+    if not bool(np.isfinite(radiograph.pixels).all()):
+        raise messages.non_finite_pixels("pixels contain NaN or infinity")
+
+    rendering = radiograph.rendering
+    uniform = rendering.size == 0 or int(rendering.min()) == int(rendering.max())
+    if uniform and not any(warning.code == "uniform_image" for warning in radiograph.warnings):
+        return dataclasses.replace(radiograph, warnings=(*radiograph.warnings, messages.uniform_image()))
     return radiograph

@@ -44,9 +44,19 @@ def window_from_bounds(low: float, high: float) -> Window:
     return Window(center=(low + high) / 2.0, width=high - low, function="LINEAR_EXACT")
 
 
+# Largest finite float32. Pixels are float32, so a window or value beyond it overflows to inf.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def is_valid_window(window: Window) -> bool:
-    """Return True when the width is usable for the window's function (PS3.3 C.11.2.1.2)."""
-    if not (math.isfinite(window.center) and math.isfinite(window.width)):
+    """Return True when the window is finite in float32 and its width suits its function (PS3.3 C.11.2.1.2)."""
+    bounds = (
+        window.center,
+        window.width,
+        window.center - window.width / 2.0,
+        window.center + window.width / 2.0,
+    )
+    if not all(math.isfinite(value) and abs(value) <= FLOAT32_MAX for value in bounds):
         return False
     if window.function == "LINEAR":
         return window.width >= 1.0
@@ -54,7 +64,17 @@ def is_valid_window(window: Window) -> bool:
 
 
 def apply_window(values: np.ndarray, window: Window) -> np.ndarray:
-    """Map values through a window to float32 in 0..1."""
+    """Map values through a window to float32 in 0..1.
+
+    The result never contains NaN: a NaN input maps to 0 and values that overflow
+    float32 on the way map to the nearer end of the window.
+    """
+    result = _window_values(values, window)
+    np.nan_to_num(result, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
+    return result
+
+
+def _window_values(values: np.ndarray, window: Window) -> np.ndarray:
     center = window.center
     width = window.width
     if window.function == "SIGMOID":
@@ -70,8 +90,9 @@ def apply_window(values: np.ndarray, window: Window) -> np.ndarray:
         low = center - 0.5 - (width - 1.0) / 2.0
         scale = 1.0 / (width - 1.0)
     result = values.astype(np.float32, copy=True)
-    result -= np.float32(low)
-    result *= np.float32(scale)
+    with np.errstate(over="ignore", invalid="ignore"):
+        result -= np.float32(low)
+        result *= np.float32(scale)
     np.clip(result, 0.0, 1.0, out=result)
     return result
 
@@ -79,10 +100,14 @@ def apply_window(values: np.ndarray, window: Window) -> np.ndarray:
 def percentile_window(values: np.ndarray, *, excluded_value: float | None = None) -> Window | None:
     """Return the window from the 1st to the 99th percentile, or None when the image is uniform.
 
-    ``excluded_value`` (Pixel Padding Value) is left out of the statistics.
+    ``excluded_value`` (Pixel Padding Value) and non-finite values are left out of the statistics.
+    Returns None as well when the window would not be finite in float32.
     """
     step = max(1, int(math.sqrt(values.size / PERCENTILE_SAMPLE_PIXELS)))
     sample = values[::step, ::step].ravel()
+    sample = sample[np.isfinite(sample)]
+    if sample.size == 0:
+        return None
     if excluded_value is not None:
         without_padding = sample[sample != excluded_value]
         if without_padding.size:
@@ -93,7 +118,8 @@ def percentile_window(values: np.ndarray, *, excluded_value: float | None = None
         low, high = float(sample.min()), float(sample.max())
         if high <= low:
             return None
-    return window_from_bounds(float(low), float(high))
+    window = window_from_bounds(float(low), float(high))
+    return window if is_valid_window(window) else None
 
 
 @dataclass(frozen=True)
