@@ -104,7 +104,6 @@ def _inflate(stream: io.BufferedReader, cap: int) -> bytes:
                 raise messages.inflated_too_large(cap)
             parts.append(part)
     except zlib.error as error:
-        raise messages.decoding_failed(
-            "dicom", "Deflated Explicit VR Little Endian", f"zlib: {error}"
-        ) from error
+        # The whole dataset is deflated, so a corrupt stream loses the header, not only the pixels.
+        raise messages.dicom_unreadable(f"deflated dataset: zlib: {error}") from error
     return b"".join(parts)

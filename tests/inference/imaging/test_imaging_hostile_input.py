@@ -213,8 +213,10 @@ def test_corrupt_deflate_stream_is_damaged(write_dicom, make_dataset, gradient_i
     data[meta_end:] = b"\x07" + bytes(data[meta_end + 1 :])
     path.write_bytes(bytes(data))
 
-    with pytest.raises(DamagedImageError):
+    with pytest.raises(DamagedImageError) as caught:
         load(path)
+
+    assert "header could not be read" in caught.value.message_en
 
 
 # ------------------------------------------------------------ codestream size
