@@ -244,7 +244,14 @@ def decode_frame(
             bits_to_decode = geometry.bits_allocated
         try:
             # pydicom 3.0 annotates **kwargs as DecodeOptions without Unpack, so mypy rejects any option.
-            array, meta = decoder.as_array(ds, index=frame_index, bits_stored=bits_to_decode)  # type: ignore[arg-type]
+            # allow_excess_frames=False keeps the header's Number of Frames when Pixel Data is longer,
+            # because check_pixel_data_complete has already noted the extra bytes.
+            array, meta = decoder.as_array(
+                ds,
+                index=frame_index,
+                bits_stored=bits_to_decode,  # type: ignore[arg-type]
+                allow_excess_frames=False,  # type: ignore[arg-type]
+            )
         except _DECODE_ERRORS as error:
             raise messages.decoding_failed(
                 "dicom", transfer_syntax.name, f"{type(error).__name__}: {error}"
