@@ -149,11 +149,8 @@ def check_pixel_data_complete(
         frame_bytes = frame_bytes * 2 // 3
     expected = frame_bytes * geometry.number_of_frames
     if len(value) < expected:
-        if (
-            geometry.number_of_frames > 1
-            and frame_bytes > 0
-            and len(value) // frame_bytes < geometry.number_of_frames
-        ):
+        # With at least one whole frame present, the declared frame count is what is wrong.
+        if geometry.number_of_frames > 1 and 0 < frame_bytes <= len(value):
             raise messages.frames_exceed_pixel_data(geometry.number_of_frames, len(value) // frame_bytes)
         raise messages.pixel_data_too_short(expected, len(value))
     # Pixel Data of odd length gets one padding byte (PS3.5 8.1.1), which is not worth a note.
@@ -170,10 +167,8 @@ def _check_codestream_size(
 ) -> None:
     if str(transfer_syntax).startswith(_JPEG_2000_SYNTAXES):
         size = j2k_image_size(fragment)
-        encoding = "JPEG 2000"
     elif str(transfer_syntax).startswith(_JPEG_SYNTAXES):
         size = jpeg_frame_size(fragment)
-        encoding = "JPEG"
     else:
         return
     if size is None:
@@ -184,7 +179,9 @@ def _check_codestream_size(
         raise messages.too_many_pixels(height, width, limits.max_pixels_per_frame)
     # A JPEG height of 0 means a later DNL marker gives it, so only the width can be compared.
     if width != geometry.columns or height not in (geometry.rows, 0):
-        raise messages.codestream_size_mismatch(encoding, width, height, geometry.columns, geometry.rows)
+        raise messages.codestream_size_mismatch(
+            transfer_syntax.name, width, height, geometry.columns, geometry.rows
+        )
 
 
 def _check_fragments_complete(value: bytes, transfer_syntax: UID) -> tuple[int, bytes]:
