@@ -27,7 +27,7 @@ from screening.services.audit import record_event
 from screening.services.ingest import ingest_upload, patient_details_from_dict
 from screening.services.studies import filters_for_audit, get_study, list_studies
 
-# Multipart overhead allowed above OLVF_MAX_UPLOAD_BYTES before the request is rejected unread.
+# Multipart overhead allowed above OLVF_MAX_UPLOAD_BYTES in the declared request length.
 _MULTIPART_SLACK_BYTES = 1024 * 1024
 
 ERROR_RESPONSE = OpenApiResponse(description="code and detail (the reason in the request's language)")
@@ -132,7 +132,12 @@ def _file_response(stored: files.StoredFile) -> FileResponse:
 
 
 def _reject_oversized_request(request: Request) -> None:
-    """Reject a request whose declared length is over the upload limit before its body is parsed."""
+    """Reject a request whose declared length is over the upload limit before the serializer reads the file.
+
+    NOTE: with session authentication, DRF's CSRF check has already made Django
+    parse the multipart body into temporary files; only token requests are
+    rejected unread.
+    """
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
