@@ -22,7 +22,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 from screening.models import AuditEvent
-from screening.roles import ROLES, clear_role_cache
+from screening.roles import ADMIN, ROLES, clear_role_cache
 from screening.services.audit import record_event
 
 logger = logging.getLogger(__name__)
@@ -173,3 +173,19 @@ def audit_role_change(
             continue
         details = {"operation": operation, "groups": names, "roles": [n for n in names if n in ROLES]}
         _record_user_event(AuditEvent.Action.ROLE_CHANGE, user, request, details)
+        if ADMIN in names:
+            _sync_staff_status(user, admin=operation == "added")
+
+
+def _sync_staff_status(user: Any, *, admin: bool) -> None:
+    """Grant ``is_staff`` to a new admin and take it from a former one, so /admin/ follows the role.
+
+    Django lets only staff users sign in to /admin/, where admins manage users. A
+    superuser keeps its staff status, because it is an admin without the group.
+    """
+    staff = admin or user.is_superuser
+    if user.is_staff == staff:
+        return
+    user.is_staff = staff
+    # save() rather than update(), so that the user change handler audits the new staff status.
+    user.save(update_fields=["is_staff"])
