@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import zlib
 from pathlib import Path
@@ -165,3 +166,17 @@ def test_pdf_fetcher_rejects_network_and_outside_files(media_root):
         fetcher.fetch("http://example.invalid/x.png")
     with pytest.raises(ValueError, match="outside MEDIA_ROOT"):
         fetcher.fetch("file:///etc/hostname")
+
+
+def test_pdf_for_emoji_name_logs_no_patient_text(media_root, caplog):
+    # No font of the report has this emoji, so WeasyPrint warns with the string it could not render.
+    name = "Suzuki \U0001f9b4 Hanako"
+    study = make_study(patient_name=name)
+    caplog.set_level(logging.DEBUG)
+
+    pdf = render_report_pdf(study.pk, language="en")
+
+    assert pdf.startswith(b"%PDF-")
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "\U0001f9b4" not in logged
+    assert "Hanako" not in logged
