@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -88,22 +89,32 @@ class UploadForm(PatientDetailsForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if "radiographs" not in cleaned or cleaned.get("patient_id"):
-            return cleaned
-        for uploaded in cleaned["radiographs"]:
-            if sniff_file_kind(uploaded) in ("png", "jpeg"):
-                raise forms.ValidationError(
-                    _(
-                        "%(name)s is a PNG or JPEG file, which carries no patient details: enter at least the patient ID."
-                    ),
-                    code="patient_id_required",
-                    params={"name": uploaded.name},
-                )
+        if "radiographs" in cleaned:
+            check_patient_id_given(cleaned["radiographs"], cleaned.get("patient_id", ""))
         return cleaned
 
     def patient_details(self) -> dict[str, Any]:
         """Return the entered patient details without the files."""
         return {name: value for name, value in self.cleaned_data.items() if name != "radiographs"}
+
+
+def check_patient_id_given(uploaded_files: Iterable[UploadedFile], patient_id: str | None) -> None:
+    """Raise ValidationError (code "patient_id_required") for a PNG or JPEG upload without a patient ID.
+
+    The upload page and the API share this rule, because such files carry no
+    header from which ingest could read the patient.
+    """
+    if patient_id and patient_id.strip():
+        return
+    for uploaded in uploaded_files:
+        if sniff_file_kind(uploaded) in ("png", "jpeg"):
+            raise forms.ValidationError(
+                _(
+                    "%(name)s is a PNG or JPEG file, which carries no patient details: enter at least the patient ID."
+                ),
+                code="patient_id_required",
+                params={"name": uploaded.name},
+            )
 
 
 def check_upload_size(uploaded: UploadedFile) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from django.utils import translation
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
+from screening.forms import check_patient_id_given
 from screening.models import AnalysisRun, Radiograph, Study, VertebraFinding
 from screening.services.studies import StudyFilters, current_run_of
 
@@ -40,6 +43,16 @@ class StudyUploadSerializer(serializers.Serializer):
     patient_sex = serializers.ChoiceField(choices=Study.Sex.choices, required=False, allow_blank=True)
     accession_number = serializers.CharField(max_length=64, required=False, allow_blank=True)
     study_date = serializers.DateField(required=False, allow_null=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            check_patient_id_given([attrs["file"]], attrs.get("patient_id", ""))
+        except DjangoValidationError as error:
+            message = error.messages[0]
+            raise serializers.ValidationError(
+                {"patient_id": [ErrorDetail(message, code="patient_id_required")]}
+            ) from error
+        return attrs
 
 
 class StudyFilterSerializer(serializers.Serializer):

@@ -27,6 +27,14 @@ def png_bytes(rows: int = 96, columns: int = 64, seed: int = 0) -> bytes:
     return buffer.getvalue()
 
 
+def jpeg_bytes(rows: int = 96, columns: int = 64, seed: int = 0) -> bytes:
+    """Return an 8-bit grayscale JPEG of random pixels; ``seed`` changes its content and sha256."""
+    pixels = np.random.default_rng(seed).integers(0, 256, size=(rows, columns), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, mode="L").save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
 def truncated(content: bytes, keep: float = 0.5) -> bytes:
     """Return the first ``keep`` share of ``content``: a file cut off in transfer."""
     return content[: max(1, int(len(content) * keep))]

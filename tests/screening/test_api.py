@@ -15,7 +15,7 @@ from screening.models import AuditEvent, Study
 from screening.services import screening as screening_service
 from screening.services.bundles import activate_bundle, install_bundle
 from screening.services.ingest import ingest_upload
-from tests.screening.helpers import png_bytes, screening_result, truncated, uploaded, write_hashed_bundle
+from tests.screening.helpers import jpeg_bytes, png_bytes, screening_result, truncated, uploaded, write_hashed_bundle
 
 ApiClientFor = Callable[[Any], APIClient]
 
@@ -102,7 +102,7 @@ def test_upload_of_known_file_returns_existing_study(
     content = Path(study.radiograph.original.path).read_bytes()
 
     response = api_client_for(clinician).post(
-        LIST_URL, {"file": uploaded("again.png", content)}, format="multipart"
+        LIST_URL, {"file": uploaded("again.png", content), "patient_id": "P-31"}, format="multipart"
     )
 
     assert response.status_code == 200
@@ -131,6 +131,43 @@ def test_bad_upload_is_answered_400_with_reason(
     assert not Study.objects.exists()
 
 
+@pytest.mark.parametrize("patient_id", [None, "", "   "])
+@pytest.mark.parametrize("name", ["scan.png", "scan.jpg"])
+def test_png_or_jpeg_upload_requires_patient_id(
+    api_client_for: ApiClientFor, clinician: Any, name: str, patient_id: str | None
+) -> None:
+    content = png_bytes(seed=36) if name.endswith(".png") else jpeg_bytes(seed=36)
+    data: dict[str, Any] = {"file": uploaded(name, content)}
+    if patient_id is not None:
+        data["patient_id"] = patient_id
+
+    response = api_client_for(clinician).post(LIST_URL, data, format="multipart", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["patient_id"][0].startswith(f"{name} is a PNG or JPEG file")
+    assert not Study.objects.exists()
+
+
+def test_patient_id_rule_message_in_japanese(api_client_for: ApiClientFor, clinician: Any) -> None:
+    response = api_client_for(clinician).post(
+        LIST_URL, {"file": uploaded("scan.png", png_bytes(seed=37))}, format="multipart", HTTP_ACCEPT_LANGUAGE="ja"
+    )
+
+    assert response.status_code == 400
+    assert "患者" in response.json()["patient_id"][0]
+
+
+def test_dicom_upload_needs_no_patient_id(
+    api_client_for: ApiClientFor, clinician: Any, phantom_dicom: Path
+) -> None:
+    response = api_client_for(clinician).post(
+        LIST_URL, {"file": uploaded("phantom.dcm", phantom_dicom.read_bytes())}, format="multipart"
+    )
+
+    assert response.status_code == 201, response.content
+
+
 def test_upload_without_file_is_answered_400(api_client_for: ApiClientFor, clinician: Any) -> None:
     response = api_client_for(clinician).post(LIST_URL, {"patient_id": "P-1"}, format="multipart")
 
@@ -145,7 +182,7 @@ def test_oversized_upload_is_answered_400(
 
     response = api_client_for(clinician).post(
         LIST_URL,
-        {"file": uploaded("big.png", png_bytes(seed=33))},
+        {"file": uploaded("big.png", png_bytes(seed=33)), "patient_id": "P-33"},
         format="multipart",
         HTTP_ACCEPT_LANGUAGE="en",
     )
