@@ -35,6 +35,10 @@ UNCLASSIFIED_COLOUR = (200, 200, 200)
 DEMO_LABEL = "DEMO - not for clinical use / デモ用: 臨床使用不可"
 # Overview images are shrunk to this longest side so a report page loads quickly.
 MAX_OVERVIEW_SIDE = 2048
+# Full-image Grad-CAM maps are coarse (one crop-sized map per vertebra), so a smaller picture shows them fully.
+MAX_FULL_CAM_SIDE = 1024
+# zlib level 1: several times faster than Pillow's default for large images, for somewhat larger files.
+PNG_COMPRESS_LEVEL = 1
 # Crop overlays smaller than this are enlarged so a person can see the map.
 MIN_CROP_OVERLAY_SIDE = 224
 CAM_ALPHA = 0.45
@@ -69,17 +73,23 @@ def blend_heatmap(gray: np.ndarray, cam: np.ndarray, *, alpha: float = CAM_ALPHA
     """Blend the jet-coloured ``cam`` (same shape, 0..1) over ``gray`` (uint8); return (H, W, 3) uint8 RGB."""
     if gray.shape != cam.shape:
         raise ValueError(f"image and map shapes differ: {gray.shape} and {cam.shape}")
-    heat = colormaps["jet"](np.clip(cam, 0.0, 1.0))[..., :3]
-    base = np.repeat(gray[..., None].astype(np.float64) / 255.0, 3, axis=2)
-    mixed = (1.0 - alpha) * base + alpha * heat
-    return np.clip(mixed * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    levels = np.clip(np.asarray(cam, dtype=np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    heat = _jet_table()[levels]  # (H, W, 3) float32, 0..255
+    mixed = (1.0 - alpha) * gray[..., None].astype(np.float32) + alpha * heat
+    return np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+
+
+@functools.cache
+def _jet_table() -> np.ndarray:
+    """Return matplotlib's jet colormap as a (256, 3) float32 table of 0..255 RGB values."""
+    return (colormaps["jet"](np.linspace(0.0, 1.0, 256))[:, :3] * 255.0).astype(np.float32)
 
 
 def save_png(image: np.ndarray | Image.Image, path: Path) -> Path:
     """Write ``image`` as PNG, creating the parent folder; return ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     picture = image if isinstance(image, Image.Image) else Image.fromarray(image)
-    picture.save(path, format="PNG", optimize=False)
+    picture.save(path, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
     return path
 
 
@@ -107,8 +117,8 @@ def _enlarge(picture: Image.Image) -> Image.Image:
     return picture.resize((picture.width * factor, picture.height * factor), Image.Resampling.BILINEAR)
 
 
-def _display_scale(shape: tuple[int, int]) -> float:
-    return min(1.0, MAX_OVERVIEW_SIDE / max(shape))
+def _display_scale(shape: tuple[int, int], max_side: int = MAX_OVERVIEW_SIDE) -> float:
+    return min(1.0, max_side / max(shape))
 
 
 def _shrink(picture: Image.Image, scale: float) -> Image.Image:
@@ -146,8 +156,8 @@ def save_overview(
 
 
 def save_full_image_cam(rendering: np.ndarray, cam: np.ndarray, path: Path, *, demo: bool) -> Path:
-    """Write a full-image Grad-CAM map (H, W, 0..1) over the rendering as PNG."""
-    scale = _display_scale(rendering.shape)
+    """Write a full-image Grad-CAM map (H, W, 0..1) over the rendering as PNG, at most ``MAX_FULL_CAM_SIDE`` wide or high."""
+    scale = _display_scale(rendering.shape, MAX_FULL_CAM_SIDE)
     gray = np.asarray(_shrink(Image.fromarray(rendering), scale))
     heat = np.asarray(_shrink(Image.fromarray(np.asarray(cam, dtype=np.float32)), scale))
     picture = Image.fromarray(blend_heatmap(gray, heat))
