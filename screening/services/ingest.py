@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -21,6 +21,7 @@ from screening.errors import UploadRejected
 from screening.models import AuditEvent, Radiograph, Study
 from screening.models.studies import original_upload_path
 from screening.services.audit import record_event
+from screening.services.sanitise import SanitiseReport, clean_json, clean_text, fit_text
 
 logger = logging.getLogger(__name__)
 
@@ -180,48 +181,39 @@ def _create_study(
     request: HttpRequest | None,
 ) -> IngestOutcome:
     now = timezone.now()
+    report = SanitiseReport()
     study = Study(uploaded_by=user if getattr(user, "is_authenticated", False) else None)
-    _apply_identity(study, reading, patient)
+    identity_warnings = _apply_identity(study, reading, patient, report)
     if reading.error is None:
         study.status = Study.Status.QUEUED
         study.queued_at = now
     else:
-        study.status = Study.Status.FAILED
-        study.failure_code = reading.error.code
-        study.failure_message_en = reading.error.message_en
-        study.failure_message_ja = reading.error.message_ja
-        study.finished_at = now
+        _mark_failed(study, reading.error.code, reading.error.message_en, reading.error.message_ja, now)
 
     radiograph = Radiograph(
-        original_filename=Path(uploaded_file.name or "upload").name[:255],
+        original_filename=_original_filename(uploaded_file, report),
         sha256=staged.sha256,
         size_bytes=staged.size_bytes,
     )
-    _apply_reading(radiograph, reading)
+    _apply_reading(radiograph, reading, report)
+    radiograph.warnings = [*radiograph.warnings, *identity_warnings, *report.warnings()]
     stored_name = original_upload_path(radiograph, radiograph.original_filename)
     created_file = _store_original(staged.path, stored_name)
     radiograph.original.name = stored_name
 
     try:
-        with transaction.atomic():
-            study.save()
-            radiograph.study = study
-            radiograph.save()
-            _record_upload(study, user=user, request=request, duplicate=False)
-            if study.status == Study.Status.QUEUED:
-                from screening.tasks import dispatch_screening
-
-                study_id = study.pk
-                transaction.on_commit(lambda: dispatch_screening(study_id))
-    except IntegrityError:
-        # The same file was stored by a concurrent upload: keep its (identical) original and return its study.
+        _save_study(study, radiograph, user=user, request=request)
+    except IntegrityError as error:
+        # The only expected constraint failure is the unique sha256 of a concurrent upload of the same
+        # file: that upload's study then exists, and its original is this identical file.
         existing = Study.objects.filter(radiograph__sha256=staged.sha256).first()
-        if existing is None:
-            if created_file:
-                default_storage.delete(stored_name)
-            raise
-        _record_upload(existing, user=user, request=request, duplicate=True)
-        return IngestOutcome(study=existing, duplicate=True)
+        if existing is not None:
+            _record_upload(existing, user=user, request=request, duplicate=True)
+            return IngestOutcome(study=existing, duplicate=True)
+        return _save_as_failed(study, radiograph, error, user=user, request=request, now=now)
+    except (DatabaseError, ValueError) as error:
+        # ValueError: psycopg refuses text it cannot send, such as a NUL that cleaning missed.
+        return _save_as_failed(study, radiograph, error, user=user, request=request, now=now)
     except BaseException:
         if created_file:
             default_storage.delete(stored_name)
@@ -233,6 +225,89 @@ def _create_study(
         extra={"study_id": study.pk, "status": study.status, "file_type": radiograph.file_type},
     )
     return IngestOutcome(study=study, duplicate=False)
+
+
+def _save_study(study: Study, radiograph: Radiograph, *, user: Any, request: HttpRequest | None) -> None:
+    """Insert the study, its radiograph and the upload event in one transaction; queue screening on commit."""
+    with transaction.atomic():
+        study.save()
+        radiograph.study = study
+        radiograph.save()
+        _record_upload(study, user=user, request=request, duplicate=False)
+        if study.status == Study.Status.QUEUED:
+            from screening.tasks import dispatch_screening
+
+            study_id = study.pk
+            transaction.on_commit(lambda: dispatch_screening(study_id))
+
+
+def _save_as_failed(
+    study: Study,
+    radiograph: Radiograph,
+    error: Exception,
+    *,
+    user: Any,
+    request: HttpRequest | None,
+    now: Any,
+) -> IngestOutcome:
+    """Store a study that the database rejected as FAILED, without what was read from the file.
+
+    The original is already in storage under its sha256 name and stays there,
+    referenced by the FAILED study. Raises UploadRejected, keeping the file,
+    when even this reduced study cannot be stored.
+    """
+    logger.warning(
+        "storing the study of upload %s failed, storing it as failed without header data: %s",
+        radiograph.sha256[:12],
+        type(error).__name__,
+        extra={"sha256": radiograph.sha256, "error": repr(error)[:500]},
+    )
+    fallback = Study(uploaded_by=study.uploaded_by)
+    _mark_failed(
+        fallback,
+        "ingest_failed",
+        "The file was kept, but what was read from it could not be stored. "
+        "Export the radiograph again from the imaging system and upload it.",
+        "ファイルは保存しましたが、読み取った内容を保存できませんでした。"
+        "画像システムから再度書き出してアップロードしてください。",
+        now,
+    )
+    fallback_radiograph = Radiograph(
+        original_filename="upload",
+        sha256=radiograph.sha256,
+        size_bytes=radiograph.size_bytes,
+        file_type=radiograph.file_type,
+    )
+    fallback_radiograph.original.name = radiograph.original.name
+    try:
+        _save_study(fallback, fallback_radiograph, user=user, request=request)
+    except (DatabaseError, ValueError) as second_error:
+        logger.error(
+            "storing upload %s as a failed study failed too; its original stays at %s",
+            radiograph.sha256[:12],
+            radiograph.original.name,
+            extra={"sha256": radiograph.sha256, "error": repr(second_error)[:500]},
+        )
+        raise UploadRejected(
+            "The upload could not be stored. Try again later; if it fails again, tell the administrator.",
+            "アップロードを保存できませんでした。時間をおいて再度お試しください。"
+            "再び失敗する場合は管理者に連絡してください。",
+            detail=type(second_error).__name__,
+        ) from second_error
+    return IngestOutcome(study=fallback, duplicate=False)
+
+
+def _mark_failed(study: Study, code: str, message_en: str, message_ja: str, now: Any) -> None:
+    study.status = Study.Status.FAILED
+    study.failure_code = code
+    study.failure_message_en = message_en
+    study.failure_message_ja = message_ja
+    study.finished_at = now
+
+
+def _original_filename(uploaded_file: UploadedFileLike, report: SanitiseReport) -> str:
+    name = clean_text(Path(uploaded_file.name or "upload").name, path="original_filename", report=report)
+    return name[:255] or "upload"
 
 
 def _store_original(staged_path: Path, stored_name: str) -> bool:
@@ -247,32 +322,71 @@ def _store_original(staged_path: Path, stored_name: str) -> bool:
     return True
 
 
-def _apply_identity(study: Study, reading: _Reading, patient: PatientDetails | None) -> None:
-    """Fill patient and study identifiers: DICOM header values first, entered values where the header has none."""
+# Study fields filled from the header or the entered details: (field, header attribute, max length).
+_IDENTITY_TEXT_FIELDS: tuple[tuple[str, str, int], ...] = (
+    ("patient_id", "patient_id", 64),
+    ("patient_name", "patient_name", 200),
+    ("accession_number", "accession_number", 64),
+)
+
+
+def _apply_identity(
+    study: Study, reading: _Reading, patient: PatientDetails | None, report: SanitiseReport
+) -> list[dict[str, Any]]:
+    """Fill patient and study identifiers: DICOM header values first, entered values where the header has none.
+
+    Returns a warning for each value longer than its column, which is stored
+    cut to the column with a trailing ellipsis.
+    """
     entered = patient or PatientDetails()
     header = reading.radiograph.header if reading.radiograph is not None else None
-    study.patient_id = _first_text(header and header.patient_id, entered.patient_id)[:64]
-    study.patient_name = _first_text(
-        header and _readable_person_name(header.patient_name), entered.patient_name
-    )[:200]
+    warnings: list[dict[str, Any]] = []
+    for field_name, attribute, max_length in _IDENTITY_TEXT_FIELDS:
+        header_value = getattr(header, attribute, None) if header is not None else None
+        if field_name == "patient_name":
+            header_value = _readable_person_name(header_value)
+        text = clean_text(
+            _first_text(header_value, getattr(entered, field_name)), path=field_name, report=report
+        )
+        stored, cut = fit_text(text, max_length)
+        setattr(study, field_name, stored)
+        if cut:
+            warnings.append(_truncation_warning(field_name, len(text), max_length))
+
     study.patient_birth_date = (
         _parse_dicom_date(header and header.patient_birth_date) or entered.patient_birth_date
     )
     study.patient_sex = _normalise_sex(_first_text(header and header.patient_sex, entered.patient_sex))
-    study.accession_number = _first_text(header and header.accession_number, entered.accession_number)[:64]
     study.study_date = _parse_dicom_date(header and header.study_date) or entered.study_date
+    return warnings
 
 
-def _apply_reading(radiograph: Radiograph, reading: _Reading) -> None:
+def _truncation_warning(field_name: str, length: int, max_length: int) -> dict[str, Any]:
+    return {
+        "code": f"{field_name}_truncated",
+        "message_en": (
+            f"The {field_name.replace('_', ' ')} in the file has {length} characters, more than the "
+            f"{max_length} stored: the study shows its first {max_length - 1} followed by \u2026. "
+            "The full value is in the header details."
+        ),
+        "message_ja": (
+            f"ファイルの {field_name} は {length} 文字あり、保存できる {max_length} 文字を超えています。"
+            f"検査には先頭 {max_length - 1} 文字と \u2026 を表示しています。全体はヘッダー情報にあります。"
+        ),
+        "blocks_assessment": False,
+    }
+
+
+def _apply_reading(radiograph: Radiograph, reading: _Reading, report: SanitiseReport) -> None:
     if reading.radiograph is None:
         return
     data = reading.radiograph.to_dict()
     data.pop("source_path", None)
-    radiograph.file_type = reading.radiograph.provenance.file_type
-    radiograph.header = data["header"]
-    radiograph.provenance = data["provenance"]
-    radiograph.spacing = data["spacing"]
-    radiograph.warnings = data["warnings"]
+    radiograph.file_type = clean_text(reading.radiograph.provenance.file_type, path="file_type", report=report)
+    radiograph.header = clean_json(data["header"], path="header", report=report)
+    radiograph.provenance = clean_json(data["provenance"], path="provenance", report=report)
+    radiograph.spacing = clean_json(data["spacing"], path="spacing", report=report)
+    radiograph.warnings = clean_json(data["warnings"], path="warnings", report=report)
     radiograph.rows, radiograph.columns = reading.radiograph.shape
 
 
