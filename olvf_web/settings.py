@@ -136,16 +136,23 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env_path("STATIC_ROOT", BASE_DIR / "staticfiles")
+# collectstatic writes this manifest of hashed file names. Without it the manifest storage cannot name any
+# file and every page fails, so a server started before collectstatic serves the unhashed files from
+# static/ instead. The check happens once at start-up: restart the server after running collectstatic.
+STATIC_MANIFEST_PRESENT = (Path(STATIC_ROOT) / "staticfiles.json").is_file()
+_HASHED_STATIC_FILES = not DEBUG and STATIC_MANIFEST_PRESENT
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if _HASHED_STATIC_FILES
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
+# WhiteNoise serves from the source folders (STATICFILES_DIRS and app static folders) when nothing was collected.
+WHITENOISE_USE_FINDERS = not _HASHED_STATIC_FILES
 
 MEDIA_ROOT = env_path("MEDIA_ROOT", VAR_DIR / "media")
 # Media is never served under a public URL: originals, crops and overlays go through permission-checked views.
@@ -156,6 +163,8 @@ OLVF_MAX_PIXELS = env_int("OLVF_MAX_PIXELS", 80_000_000, minimum=1)
 # Uploads above this size go to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Django's default, set here because the upload page and the error for a larger form state it.
+DATA_UPLOAD_MAX_NUMBER_FILES = 100
 FILE_UPLOAD_PERMISSIONS = 0o640
 
 _DEVICE = env_str("OLVF_INFERENCE_DEVICE", "cpu").strip()
@@ -257,5 +266,10 @@ LOGGING = {
         # the rendered text, which in a report includes the patient name; only their errors are logged.
         "weasyprint": {"level": "ERROR"},
         "fontTools": {"level": "ERROR"},
+        # Django logs these request limit errors at ERROR with a traceback; olvf_web.error_views.bad_request
+        # logs each of them in one WARNING line instead.
+        "django.security.RequestDataTooBig": {"level": "CRITICAL"},
+        "django.security.TooManyFieldsSent": {"level": "CRITICAL"},
+        "django.security.TooManyFilesSent": {"level": "CRITICAL"},
     },
 }

@@ -15,3 +15,6 @@ urlpatterns = [
     path("", include("screening.urls")),
     path("", include("screening.oversight_urls")),
 ]
+
+handler400 = "olvf_web.error_views.bad_request"
+handler500 = "olvf_web.error_views.server_error"

@@ -8,11 +8,11 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from screening.models import Study
 from screening.services.studies import StudyFilters
+from screening.units import format_bytes
 
 # File signatures checked before upload so that a PNG or JPEG without a patient ID is rejected early.
 # The file type itself is decided later by decoding the file, never by these bytes alone.
@@ -134,8 +134,8 @@ def check_upload_size(uploaded: UploadedFile) -> None:
             code="too_large",
             params={
                 "name": uploaded.name,
-                "size": filesizeformat(uploaded.size),
-                "limit": filesizeformat(limit),
+                "size": format_bytes(uploaded.size),
+                "limit": format_bytes(limit),
             },
         )
 

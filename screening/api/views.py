@@ -26,6 +26,7 @@ from screening.services import files
 from screening.services.audit import record_event
 from screening.services.ingest import ingest_upload, patient_details_from_dict
 from screening.services.studies import filters_for_audit, get_study, list_studies
+from screening.units import format_bytes
 
 # Multipart overhead allowed above OLVF_MAX_UPLOAD_BYTES in the declared request length.
 _MULTIPART_SLACK_BYTES = 1024 * 1024
@@ -144,8 +145,8 @@ def _reject_oversized_request(request: Request) -> None:
         length = 0
     max_bytes = int(settings.OLVF_MAX_UPLOAD_BYTES)
     if length > max_bytes + _MULTIPART_SLACK_BYTES:
-        megabytes = max_bytes / (1024 * 1024)
+        limit = format_bytes(max_bytes)
         raise UploadRejected(
-            f"The file is larger than the limit of {megabytes:.0f} MiB. Export the radiograph at a smaller size.",
-            f"ファイルが上限 {megabytes:.0f} MiB を超えています。より小さいサイズで画像を書き出してください。",
+            f"The file is larger than the limit of {limit}. Export the radiograph at a smaller size.",
+            f"ファイルが上限 {limit} を超えています。より小さいサイズで画像を書き出してください。",
         )

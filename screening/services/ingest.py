@@ -22,6 +22,7 @@ from screening.models import AuditEvent, Radiograph, Study
 from screening.models.studies import original_upload_path
 from screening.services.audit import record_event
 from screening.services.sanitise import SanitiseReport, clean_json, clean_text, fit_text
+from screening.units import format_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -135,10 +136,10 @@ def _stage_upload(uploaded_file: UploadedFileLike) -> _StagedFile:
 
 
 def _too_large(max_bytes: int) -> UploadRejected:
-    megabytes = max_bytes / (1024 * 1024)
+    limit = format_bytes(max_bytes)
     return UploadRejected(
-        f"The file is larger than the limit of {megabytes:.0f} MiB. Export the radiograph at a smaller size.",
-        f"ファイルが上限 {megabytes:.0f} MiB を超えています。より小さいサイズで画像を書き出してください。",
+        f"The file is larger than the limit of {limit}. Export the radiograph at a smaller size.",
+        f"ファイルが上限 {limit} を超えています。より小さいサイズで画像を書き出してください。",
         max_bytes=max_bytes,
     )
 

@@ -9,6 +9,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from screening import roles
+from screening.units import format_bytes
 
 register = template.Library()
 
@@ -40,6 +41,15 @@ SPACING_SOURCE_LABELS = {
     "imager_pixel_spacing_corrected": _("Imager Pixel Spacing corrected for magnification"),
     "unknown": _("Unknown"),
 }
+
+
+@register.filter
+def binary_size(num_bytes: Any) -> str:
+    """Format a byte count in KiB, MiB or GiB, the unit the API messages use too."""
+    try:
+        return format_bytes(int(num_bytes))
+    except (TypeError, ValueError):
+        return ""
 
 
 @register.simple_tag

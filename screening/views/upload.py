@@ -140,6 +140,7 @@ def _render_page(
         "form": form,
         "results": results,
         "max_upload_bytes": settings.OLVF_MAX_UPLOAD_BYTES,
+        "max_files_per_upload": settings.DATA_UPLOAD_MAX_NUMBER_FILES,
         "upload_texts": _script_texts(),
     }
     return render(request, "screening/upload.html", context, status=status)
