@@ -24,7 +24,7 @@ API_PREFIX = "/api/"
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """Return the 400 response; a request over a Django limit gets the limit in the message and one log line."""
+    """Return the 400 response. A request over a Django limit gets the limit in its message and one log line."""
     code, detail = _limit_error(exception)
     if code != "bad_request":
         # Django's own log line for these (django.security.*) is turned off in settings.LOGGING.
@@ -46,7 +46,7 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """Return the 500 response; django.request has already logged the exception with its traceback."""
+    """Return the 500 response, after django.request has logged the exception with its traceback."""
     if request.path.startswith(API_PREFIX):
         detail = gettext(
             "The server failed to handle the request. Try again in a moment; "

@@ -9,11 +9,11 @@ def format_bytes(num_bytes: int) -> str:
     """Format ``num_bytes`` as "812 B", "1.5 KiB" or "512 MiB": at most one decimal, none when whole."""
     if num_bytes < 1024:
         return f"{num_bytes} B"
-    value = float(num_bytes)
-    unit = "B"
-    for unit in _UNITS:
-        value /= 1024
+    value = num_bytes / 1024
+    unit = _UNITS[0]
+    for larger_unit in _UNITS[1:]:
         if value < 1024:
             break
-    text = f"{value:.1f}".removesuffix(".0")
-    return f"{text} {unit}"
+        value /= 1024
+        unit = larger_unit
+    return f"{value:.1f}".removesuffix(".0") + f" {unit}"

@@ -229,7 +229,7 @@ def _create_study(
 
 
 def _save_study(study: Study, radiograph: Radiograph, *, user: Any, request: HttpRequest | None) -> None:
-    """Insert the study, its radiograph and the upload event in one transaction; queue screening on commit."""
+    """Insert the study, its radiograph and the upload event in one transaction, and queue screening on commit."""
     with transaction.atomic():
         study.save()
         radiograph.study = study
@@ -258,10 +258,11 @@ def _save_as_failed(
     when even this reduced study cannot be stored.
     """
     logger.warning(
-        "storing the study of upload %s failed, storing it as failed without header data: %s",
+        "storing the study of upload %s failed with %s, so it is stored as failed without header data",
         radiograph.sha256[:12],
         type(error).__name__,
-        extra={"sha256": radiograph.sha256, "error": repr(error)[:500]},
+        # Only the error type and SQLSTATE: PostgreSQL's message can quote the failing row, patient name included.
+        extra={"sha256": radiograph.sha256, "sqlstate": _sqlstate(error)},
     )
     fallback = Study(uploaded_by=study.uploaded_by)
     _mark_failed(
@@ -284,18 +285,28 @@ def _save_as_failed(
         _save_study(fallback, fallback_radiograph, user=user, request=request)
     except (DatabaseError, ValueError) as second_error:
         logger.error(
-            "storing upload %s as a failed study failed too; its original stays at %s",
+            "storing upload %s as a failed study failed too, and its original stays at %s",
             radiograph.sha256[:12],
             radiograph.original.name,
-            extra={"sha256": radiograph.sha256, "error": repr(second_error)[:500]},
+            extra={
+                "sha256": radiograph.sha256,
+                "error_type": type(second_error).__name__,
+                "sqlstate": _sqlstate(second_error),
+            },
         )
         raise UploadRejected(
-            "The upload could not be stored. Try again later; if it fails again, tell the administrator.",
+            "The upload could not be stored. Try again later, and if it fails again, tell the administrator.",
             "アップロードを保存できませんでした。時間をおいて再度お試しください。"
             "再び失敗する場合は管理者に連絡してください。",
             detail=type(second_error).__name__,
         ) from second_error
     return IngestOutcome(study=fallback, duplicate=False)
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    """Return the SQLSTATE of a database error (psycopg keeps it on the cause Django wraps), or None."""
+    cause = error.__cause__ or error
+    return getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
 
 
 def _mark_failed(study: Study, code: str, message_en: str, message_ja: str, now: Any) -> None:
@@ -383,7 +394,9 @@ def _apply_reading(radiograph: Radiograph, reading: _Reading, report: SanitiseRe
         return
     data = reading.radiograph.to_dict()
     data.pop("source_path", None)
-    radiograph.file_type = clean_text(reading.radiograph.provenance.file_type, path="file_type", report=report)
+    radiograph.file_type = clean_text(
+        reading.radiograph.provenance.file_type, path="file_type", report=report
+    )
     radiograph.header = clean_json(data["header"], path="header", report=report)
     radiograph.provenance = clean_json(data["provenance"], path="provenance", report=report)
     radiograph.spacing = clean_json(data["spacing"], path="spacing", report=report)

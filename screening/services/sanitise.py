@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-# Shown in place of each removed character, so that a reader sees that the stored text differs from the file.
+# Shown in place of each replaced character, so that a reader sees that the stored text differs from the file.
 REPLACEMENT_CHARACTER = "\ufffd"
 ELLIPSIS = "\u2026"
 
@@ -117,7 +117,7 @@ def clean_json(value: Any, *, path: str, report: SanitiseReport) -> Any:
 
 
 def fit_text(value: str, max_length: int) -> tuple[str, bool]:
-    """Cut ``value`` to ``max_length`` characters, ending in an ellipsis when cut; return it and whether it was cut."""
+    """Cut ``value`` to ``max_length`` characters ending in an ellipsis, and return it with whether it was cut."""
     if len(value) <= max_length:
         return value, False
     return value[: max_length - 1] + ELLIPSIS, True

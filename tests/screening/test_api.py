@@ -15,7 +15,14 @@ from screening.models import AuditEvent, Study
 from screening.services import screening as screening_service
 from screening.services.bundles import activate_bundle, install_bundle
 from screening.services.ingest import ingest_upload
-from tests.screening.helpers import jpeg_bytes, png_bytes, screening_result, truncated, uploaded, write_hashed_bundle
+from tests.screening.helpers import (
+    jpeg_bytes,
+    png_bytes,
+    screening_result,
+    truncated,
+    uploaded,
+    write_hashed_bundle,
+)
 
 ApiClientFor = Callable[[Any], APIClient]
 
@@ -151,7 +158,10 @@ def test_png_or_jpeg_upload_requires_patient_id(
 
 def test_patient_id_rule_message_in_japanese(api_client_for: ApiClientFor, clinician: Any) -> None:
     response = api_client_for(clinician).post(
-        LIST_URL, {"file": uploaded("scan.png", png_bytes(seed=37))}, format="multipart", HTTP_ACCEPT_LANGUAGE="ja"
+        LIST_URL,
+        {"file": uploaded("scan.png", png_bytes(seed=37))},
+        format="multipart",
+        HTTP_ACCEPT_LANGUAGE="ja",
     )
 
     assert response.status_code == 400

@@ -68,9 +68,7 @@ def test_too_many_files_states_limit_in_japanese(token_client: Any, settings: An
     assert "ファイル" in body["detail"]
 
 
-def test_too_many_files_on_upload_page_states_limit(
-    clinician_client: Client, settings: Any
-) -> None:
+def test_too_many_files_on_upload_page_states_limit(clinician_client: Client, settings: Any) -> None:
     settings.DATA_UPLOAD_MAX_NUMBER_FILES = 2
     files = [uploaded(f"{index}.png", png_bytes(seed=320 + index)) for index in range(3)]
 

@@ -67,7 +67,11 @@ def test_nan_warning_names_the_fields(clinician: Any, crafted_header: dict[str, 
 
 
 def test_nul_in_patient_id_is_replaced(clinician: Any, crafted_header: dict[str, Any]) -> None:
-    crafted_header["header"] = {"patient_id": "AB\x00CD", "patient_name": "Doe^\x07Jane", "manufacturer": "X\x00Y"}
+    crafted_header["header"] = {
+        "patient_id": "AB\x00CD",
+        "patient_name": "Doe^\x07Jane",
+        "manufacturer": "X\x00Y",
+    }
 
     outcome = ingest_upload(uploaded("nul.png", png_bytes(seed=203)), user=clinician)
 
@@ -103,9 +107,7 @@ def test_long_patient_id_is_marked_truncated(clinician: Any, crafted_header: dic
     assert "patient_id_truncated" in warning_codes(study)
 
 
-def test_unexpected_integrity_error_keeps_original(
-    clinician: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_unexpected_integrity_error_keeps_original(clinician: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     content = png_bytes(seed=206)
     real_record = ingest._record_upload
     calls = {"count": 0}
@@ -148,7 +150,9 @@ def test_data_error_becomes_failed_study(clinician: Any, monkeypatch: pytest.Mon
     assert Path(outcome.study.radiograph.original.path).read_bytes() == content
 
 
-def test_repeated_database_error_rejects_upload(clinician: Any, monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+def test_repeated_database_error_rejects_upload(
+    clinician: Any, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
     def always_fail(self: Radiograph, *args: Any, **kwargs: Any) -> None:
         raise DataError("database refuses the row")
 
@@ -163,7 +167,9 @@ def test_repeated_database_error_rejects_upload(clinician: Any, monkeypatch: pyt
     assert any(path.is_file() for path in stored)
 
 
-def test_integrity_error_of_duplicate_returns_existing(clinician: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_integrity_error_of_duplicate_returns_existing(
+    clinician: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     content = png_bytes(seed=209)
     first = ingest_upload(uploaded("first.png", content), user=clinician).study
     # Hide the first study from the lookup before reading, as a concurrent upload that commits in between would.

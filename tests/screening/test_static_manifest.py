@@ -65,3 +65,30 @@ def test_manifest_storage_used_after_collectstatic(tmp_path: Path) -> None:
     result = _run_settings(tmp_path, static_root)
 
     assert result["storage"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+
+
+def test_wsgi_start_warns_without_manifest(tmp_path: Path) -> None:
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "olvf_web.settings",
+        "DEBUG": "0",
+        "LOG_FORMAT": "text",
+        "STATIC_ROOT": str(tmp_path / "empty-static-root"),
+        "SECRET_KEY": "test-only-secret-key-not-for-production-use-0123456789",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        # A broker URL keeps the in-process dispatcher, which needs migrated tables, from starting.
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/15",
+    }
+
+    completed = subprocess.run(
+        [sys.executable, "-c", "import olvf_web.wsgi"],
+        cwd=REPOSITORY,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+    assert "no static files manifest" in completed.stderr
+    assert "collectstatic" in completed.stderr
