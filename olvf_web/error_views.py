@@ -59,21 +59,18 @@ def server_error(request: HttpRequest) -> HttpResponse:
 def _limit_error(exception: Exception | None) -> tuple[str, str]:
     """Return the error code and the translated message for ``exception``."""
     if isinstance(exception, TooManyFilesSent):
-        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
         return "too_many_files", gettext(
             "The request contains more than %(limit)s files. Send at most %(limit)s files at a time."
-        ) % {"limit": limit}
+        ) % {"limit": settings.DATA_UPLOAD_MAX_NUMBER_FILES}
     if isinstance(exception, TooManyFieldsSent):
-        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
         return "too_many_fields", gettext(
             "The request contains more than %(limit)s form fields. Send at most %(limit)s fields at a time."
-        ) % {"limit": limit}
+        ) % {"limit": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}
     if isinstance(exception, RequestDataTooBig):
-        limit = format_bytes(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         return "request_too_large", gettext(
             "A form field or the request body is larger than the limit of %(limit)s. "
             "Send radiographs as file parts of a multipart/form-data request."
-        ) % {"limit": limit}
+        ) % {"limit": format_bytes(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)}
     return "bad_request", gettext(
         "The server could not understand the request. Go back, check what you entered and try again."
     )

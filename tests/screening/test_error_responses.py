@@ -68,6 +68,17 @@ def test_too_many_files_states_limit_in_japanese(token_client: Any, settings: An
     assert "ファイル" in body["detail"]
 
 
+def test_too_many_fields_is_json_400(token_client: Any, settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 2
+    fields = {"patient_id": "P-1", "patient_name": "x", "accession_number": "A-1"}
+
+    response = token_client.post(LIST_URL, fields, format="multipart", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "too_many_fields"
+    assert "more than 2 form fields" in response.json()["detail"]
+
+
 def test_too_many_files_on_upload_page_states_limit(clinician_client: Client, settings: Any) -> None:
     settings.DATA_UPLOAD_MAX_NUMBER_FILES = 2
     files = [uploaded(f"{index}.png", png_bytes(seed=320 + index)) for index in range(3)]
