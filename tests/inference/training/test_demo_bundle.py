@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from inference.bundle import verify_bundle
-from inference.demo import PROFILES, ensure_tiny_bundle
+from inference.demo import PROFILES, TARGET_FRESH_SENSITIVITY, ensure_tiny_bundle
 from inference.imaging import load
 from inference.phantoms import generate_dataset
 from inference.result import LUMBAR_LEVELS
@@ -19,7 +19,7 @@ def test_tiny_bundle_verifies_and_is_marked_demo(tiny_bundle: Path) -> None:
     assert manifest.demo is True
     assert manifest.architectures == ("resnet50", "densenet161", "resnext50_32x4d")
     assert manifest.training["profile"] == "tiny"
-    assert "target fresh sensitivity 0.90" in manifest.thresholds.source
+    assert f"target fresh sensitivity {TARGET_FRESH_SENSITIVITY:.2f}" in manifest.thresholds.source
     assert (tiny_bundle / "MODEL_CARD.md").read_text().startswith("# Model card")
 
 
