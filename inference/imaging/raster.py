@@ -8,7 +8,9 @@ channels are equal. Transparent pixels are composited over black. The EXIF
 orientation of a JPEG or PNG is applied so that the image is upright.
 
 Pillow's decompression-bomb check stays on and ``ImageFile.LOAD_TRUNCATED_IMAGES``
-is never set, so a truncated file raises instead of giving a half-grey image.
+stays off, so a truncated file raises instead of giving a half-grey image. The
+reader switches that flag back off when another library in the process has
+turned it on.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps
 
 from inference.imaging import messages
 from inference.imaging.codestream import jpeg_frame_size
@@ -43,12 +45,22 @@ _HEADER_SCAN_BYTES = 1024 * 1024
 _GRAY_16_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
 
 
+def _keep_truncated_images_rejected() -> None:
+    """Switch Pillow's process-wide LOAD_TRUNCATED_IMAGES flag off if another module turned it on."""
+    # WeasyPrint 70 sets the flag when it is imported (weasyprint/images.py). With it on, Pillow pads
+    # a truncated PNG or JPEG with grey instead of raising, and the model would screen that image.
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        logger.warning("Pillow's LOAD_TRUNCATED_IMAGES was switched on by another module; switching it off")
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
 def read_raster(path: Path, file_type: str, *, limits: ImagingLimits, frame: int | None = None) -> Radiograph:
     """Read a PNG or JPEG file as a radiograph.
 
     An animated PNG follows the multi-frame policy of DICOM: it is rejected
     unless ``frame`` names the frame to read.
     """
+    _keep_truncated_images_rejected()
     header_size = read_header_size(path, file_type)
     if header_size is not None:
         width, height = header_size

@@ -57,7 +57,20 @@ def japanese_font_path() -> Path:
     return path
 
 
+def _import_weasyprint() -> None:
+    """Import WeasyPrint and switch back off the Pillow flag that its import turns on."""
+    # WeasyPrint 70 sets PIL.ImageFile.LOAD_TRUNCATED_IMAGES = True for the whole process, which
+    # would let the image reader in the same process accept truncated uploads as half-grey images.
+    from PIL import ImageFile
+
+    truncated_before = ImageFile.LOAD_TRUNCATED_IMAGES
+    import weasyprint  # noqa: F401
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = truncated_before
+
+
 def _fetcher_class() -> Any:
+    _import_weasyprint()
     from weasyprint.urls import URLFetcher
 
     class LocalFilesFetcher(URLFetcher):  # type: ignore[misc]
@@ -183,6 +196,7 @@ def _report_context(study: Study, language: str) -> dict[str, Any]:
 
 def render_report_pdf(study_id: int, *, language: str) -> bytes:
     """Render the report of ``study_id`` as PDF bytes in ``language`` ("ja" or "en")."""
+    _import_weasyprint()
     from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
 

@@ -326,6 +326,20 @@ def test_pillow_safety_switches_stay_on(tmp_path: Path) -> None:
     assert bomb_limit is not None
 
 
+def test_truncated_png_rejected_after_another_module_sets_flag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # WeasyPrint turns the flag on for the whole process when it is imported.
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    data = _png_bytes(_noise(400, 300))
+    path = _write(tmp_path / "cut.png", data[: len(data) * 6 // 10])
+
+    with pytest.raises(DamagedImageError):
+        load(path)
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
 def test_pixel_limit_is_a_setting(write_dicom: Callable[..., Path], tmp_path: Path, gradient_image) -> None:
     limits = ImagingLimits(max_pixels_per_frame=1000)
     dicom_path = write_dicom(gradient_image(64, 48))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.utils import translation
 from django.utils.translation import gettext
-from PIL import Image
+from PIL import Image, ImageFile
 
 from screening.models import AnalysisRun, AuditEvent
 from screening.services.reports import (
@@ -96,6 +96,13 @@ def test_pdf_starts_with_header_and_embeds_images(study_with_images):
 
     assert pdf.startswith(b"%PDF")
     assert pdf.count(b"/Subtype /Image") >= 3
+
+
+def test_pdf_rendering_keeps_truncated_images_rejected(study_with_images):
+    # WeasyPrint switches this Pillow flag on when imported; the upload reader needs it off.
+    render_report_pdf(study_with_images.pk, language="en")
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
 
 
 def test_pdf_uses_only_ipaexgothic(study_with_images):
