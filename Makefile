@@ -4,6 +4,7 @@
 #   make test              the test suite on SQLite with tasks run eagerly
 #   make test-integration  the web suite on PostgreSQL and Redis with a real Celery worker process
 #   make e2e               browser tests in headless Chromium
+#   make lint, make typecheck  ruff and mypy (CI runs both)
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -19,7 +20,7 @@ export LOG_FORMAT
 # Fixed key for test runs only; pytest-django creates and drops its own test database.
 TEST_SECRET_KEY := test-only-secret-key-not-for-production-use-0123456789
 
-.PHONY: run test test-integration e2e install install-dev migrate messages static demo-bundle first-admin lint
+.PHONY: run test test-integration e2e install install-dev migrate messages static demo-bundle first-admin lint typecheck
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -76,3 +77,6 @@ e2e: install-dev messages
 
 lint: install-dev
 	$(VENV)/bin/ruff check manage.py olvf_web screening inference tests
+
+typecheck: install-dev
+	$(VENV)/bin/mypy inference screening olvf_web
