@@ -173,3 +173,13 @@ def test_several_files_without_javascript_each_get_an_outcome(clinician_page_cli
     assert response.status_code == 200
     assert response.content.decode().count('data-outcome="accepted"') == 2
     assert Study.objects.filter(patient_id="MULTI").count() == 2
+
+
+def test_per_file_sex_menu_defaults_to_unknown(clinician_page_client: Client) -> None:
+    # A browser selects the first option unless one is marked selected, and the first choice is Female.
+    html = clinician_page_client.get(reverse("screening:upload")).content.decode()
+    row_template = html[html.index('<li class="upload-item">') :]
+    sex_menu = row_template[row_template.index('<select name="patient_sex">') :]
+    sex_menu = sex_menu[: sex_menu.index("</select>")]
+    assert '<option value="" selected>' in sex_menu
+    assert sex_menu.count("selected") == 1
