@@ -41,7 +41,7 @@ from inference.errors import ImagingError
 from inference.gradcam import FeatureRecorder, classifier_weight, ensemble_map, gradcam_maps, paste_into_image
 from inference.imaging.types import ImagingWarning, Radiograph
 from inference.overlays import LabelledBox, save_crop, save_crop_overlay, save_full_image_cam, save_overview
-from inference.regions import REGION_GEOMETRY, region_shares, region_warnings
+from inference.regions import REGION_GEOMETRY, outside_area_fraction, region_shares, region_warnings
 from inference.result import (
     CLASSES,
     ENSEMBLE,
@@ -349,9 +349,16 @@ def _regions(
             for run in runs
         }
         ensemble_size = ensemble_maps.shape[1]
-        shares[ENSEMBLE] = region_shares(ensemble_maps[index], window.box_in_crop(detection.box, ensemble_size))
+        ensemble_box = window.box_in_crop(detection.box, ensemble_size)
+        shares[ENSEMBLE] = region_shares(ensemble_maps[index], ensemble_box)
         regions.append(shares)
-        notes.append(region_warnings(shares[ENSEMBLE], source=f"{detection.level} ({ENSEMBLE})"))
+        notes.append(
+            region_warnings(
+                shares[ENSEMBLE],
+                source=f"{detection.level} ({ENSEMBLE})",
+                outside_area=outside_area_fraction(ensemble_size, ensemble_box),
+            )
+        )
     return regions, notes
 
 

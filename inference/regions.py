@@ -37,6 +37,11 @@ WALL_FRACTION = 0.2
 ENDPLATE_FRACTION = 0.2
 # A map with more than this share of its mass outside the box did not look at the vertebral body.
 OUTSIDE_WARNING_SHARE = 0.5
+# The square crop around a wide vertebral body is often more than half margin, so even a flat map
+# puts over half its mass outside. The warning therefore also needs the map to favour the outside:
+# mass per pixel outside the box at least this many times the mass per pixel inside it.
+# NOTE: 1.25 is a judgement, not a value fitted on data.
+OUTSIDE_DENSITY_RATIO = 1.25
 
 REGION_GEOMETRY: dict[str, Any] = {
     "body": "detected box",
@@ -96,8 +101,31 @@ def region_shares(cam: np.ndarray, box: Box, *, anterior_side: AnteriorSide = AN
     return {name: float(values[masks[name]].sum() / total) for name in CAM_REGIONS}
 
 
-def region_warnings(shares: dict[str, float], *, source: str) -> tuple[Message, ...]:
-    """Return a warning when the map of ``source`` has no mass or most of it outside the body."""
+def outside_area_fraction(size: int, box: Box) -> float:
+    """Return the share of the (size, size) crop's pixels that lie outside ``box``."""
+    return float(region_masks(size, box)["outside"].mean())
+
+
+def _favours_outside(outside_share: float, outside_area: float) -> bool:
+    """Return True when the map puts more mass per pixel outside the box than inside, by the set ratio."""
+    if outside_area <= 0.0:
+        return True
+    if outside_area >= 1.0 or outside_share >= 1.0:
+        return True
+    outside_density = outside_share / outside_area
+    inside_density = (1.0 - outside_share) / (1.0 - outside_area)
+    return outside_density >= OUTSIDE_DENSITY_RATIO * inside_density
+
+
+def region_warnings(
+    shares: dict[str, float], *, source: str, outside_area: float | None = None
+) -> tuple[Message, ...]:
+    """Return a warning when the map of ``source`` has no mass or most of it outside the body.
+
+    ``outside_area`` is the share of crop pixels outside the box. When given,
+    a map only gets the warning if it also favours the outside per pixel, so a
+    flat map over a crop that is mostly margin does not.
+    """
     if not any(shares.values()):
         return (
             Message(
@@ -107,7 +135,8 @@ def region_warnings(shares: dict[str, float], *, source: str) -> tuple[Message, 
             ),
         )
     outside = shares["outside"]
-    if outside > OUTSIDE_WARNING_SHARE:
+    favours_outside = outside_area is None or _favours_outside(outside, outside_area)
+    if outside > OUTSIDE_WARNING_SHARE and favours_outside:
         return (
             Message(
                 "cam_mostly_outside",

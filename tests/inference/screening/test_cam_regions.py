@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inference.regions import region_masks, region_shares, region_warnings
+from inference.regions import outside_area_fraction, region_masks, region_shares, region_warnings
 from inference.result import CAM_REGIONS, Box
 
 BOX = Box(10.0, 10.0, 50.0, 50.0)  # 40 x 40 body in a 60 x 60 crop
@@ -73,6 +73,25 @@ def test_map_outside_body_gets_warning() -> None:
     assert [w.code for w in warnings] == ["cam_mostly_outside"]
     assert "L2 (ensemble)" in warnings[0].message_en
     assert warnings[0].message_ja
+
+
+def test_flat_map_over_wide_margin_has_no_warning() -> None:
+    small_box = Box(15.0, 20.0, 45.0, 40.0)  # 30 x 20 body: two thirds of the crop is margin
+    shares = region_shares(np.ones((60, 60)), small_box)
+
+    assert shares["outside"] > 0.5
+    assert region_warnings(shares, source="L4", outside_area=outside_area_fraction(60, small_box)) == ()
+
+
+def test_map_favouring_margin_gets_warning_with_area() -> None:
+    cam = np.zeros((60, 60))
+    cam[:5, :] = 1.0
+    cam[30, 30] = 1.0
+    shares = region_shares(cam, BOX)
+
+    warnings = region_warnings(shares, source="L2", outside_area=outside_area_fraction(60, BOX))
+
+    assert [w.code for w in warnings] == ["cam_mostly_outside"]
 
 
 def test_map_on_body_has_no_warning() -> None:
