@@ -125,6 +125,12 @@ def test_navigation_shows_links_for_role(persona_clients: dict[str, Client]) -> 
     assert reverse("admin:index") in admin_page
 
 
+def test_navigation_gives_admin_screening_links(persona_clients: dict[str, Client]) -> None:
+    admin_page = persona_clients["admin"].get(reverse("screening:study_list")).content.decode()
+    assert f'href="{reverse("screening:upload")}"' in admin_page
+    assert f'href="{reverse("screening:study_list")}"' in admin_page
+
+
 def test_unknown_url_gives_404_page(persona_clients: dict[str, Client]) -> None:
     response = persona_clients["clinician"].get("/no-such-page/")
     assert response.status_code == 404
