@@ -9,7 +9,6 @@ renderer reach the network.
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib.util
 import logging
 import time
@@ -242,5 +241,6 @@ def report_pdf_for_download(
         obj=study,
         details={"language": language, "bytes": len(content)},
     )
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
+    # The local date (TIME_ZONE), because the pages show local times and the UTC date differs for part of each day.
+    stamp = timezone.localdate().strftime("%Y%m%d")
     return ReportDocument(filename=f"olvf-study-{study_id}-{stamp}.pdf", content=content)

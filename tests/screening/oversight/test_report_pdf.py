@@ -187,3 +187,19 @@ def test_pdf_for_emoji_name_logs_no_patient_text(media_root, caplog):
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "\U0001f9b4" not in logged
     assert "Hanako" not in logged
+
+
+def test_pdf_file_name_uses_local_date(study_with_images, monkeypatch, settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    settings.TIME_ZONE = "Asia/Tokyo"
+    # 20:00 UTC on 4 December is already 5 December in Tokyo (UTC+9).
+    monkeypatch.setattr(timezone, "now", lambda: dt.datetime(2026, 12, 4, 20, 0, tzinfo=dt.UTC))
+    monkeypatch.setattr("screening.services.reports.render_report_pdf", lambda study_id, language: b"%PDF-1.7")
+    user = make_user("dr-pdf-date", "clinician")
+
+    document = report_pdf_for_download(study_with_images.pk, user=user, language="en")
+
+    assert document.filename == f"olvf-study-{study_with_images.pk}-20261205.pdf"
