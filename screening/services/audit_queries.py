@@ -103,7 +103,8 @@ def events_to_csv(events: QuerySet[AuditEvent]) -> Iterator[str]:
         yield _csv_line(
             (
                 event.sequence,
-                event.created_at.isoformat(),
+                # Local time (TIME_ZONE) with its UTC offset, matching the times on the audit page.
+                timezone.localtime(event.created_at).isoformat(),
                 event.actor_username,
                 event.address or "",
                 event.action,

@@ -107,3 +107,15 @@ def test_decision_trace_omits_patient_identity():
 
     assert "Tanaka" not in str(data)
     assert data["radiograph"]["header"]["modality"] == "DX"
+
+
+def test_events_csv_time_is_local_with_offset(auditor, settings):
+    settings.TIME_ZONE = "Asia/Tokyo"
+    record_event(AuditEvent.Action.SIGN_IN, actor=auditor)
+    event = AuditEvent.objects.get(action="sign_in")
+
+    text = "".join(events_to_csv(filter_events(AuditFilters(actor="auditor"))))
+    written = dt.datetime.fromisoformat(list(csv.reader(io.StringIO(text)))[1][1])
+
+    assert written.utcoffset() == dt.timedelta(hours=9)
+    assert written == event.created_at
