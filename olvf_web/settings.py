@@ -136,18 +136,19 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env_path("STATIC_ROOT", BASE_DIR / "staticfiles")
-# collectstatic writes this manifest of hashed file names. Without it the manifest storage cannot name any
-# file and every page fails, so a server started before collectstatic serves the unhashed files from
-# static/ instead. The check happens once at start-up: restart the server after running collectstatic.
+# collectstatic writes this manifest of hashed file names. The storage class must be a manifest storage
+# even before the manifest exists, or collectstatic never writes it. Until it exists, that storage names
+# the unhashed files and WhiteNoise serves them from static/. The check happens once at start-up:
+# restart the server after running collectstatic.
 STATIC_MANIFEST_PRESENT = (Path(STATIC_ROOT) / "staticfiles.json").is_file()
 _HASHED_STATIC_FILES = not DEBUG and STATIC_MANIFEST_PRESENT
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if _HASHED_STATIC_FILES
-            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "olvf_web.storage.ManifestIfCollectedStaticFilesStorage"
         )
     },
 }

@@ -27,8 +27,8 @@ print(json.dumps({
 """
 
 
-def _run_settings(tmp_path: Path, static_root: Path) -> dict[str, object]:
-    environment = {
+def _environment(tmp_path: Path, static_root: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "olvf_web.settings",
         "DEBUG": "0",
@@ -37,6 +37,10 @@ def _run_settings(tmp_path: Path, static_root: Path) -> dict[str, object]:
         "SECRET_KEY": "test-only-secret-key-not-for-production-use-0123456789",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
     }
+
+
+def _run_settings(tmp_path: Path, static_root: Path) -> dict[str, object]:
+    environment = _environment(tmp_path, static_root)
     completed = subprocess.run(
         [sys.executable, "-c", _SCRIPT],
         cwd=REPOSITORY,
@@ -52,7 +56,7 @@ def _run_settings(tmp_path: Path, static_root: Path) -> dict[str, object]:
 def test_pages_render_without_collectstatic(tmp_path: Path) -> None:
     result = _run_settings(tmp_path, tmp_path / "empty-static-root")
 
-    assert result["storage"] == "django.contrib.staticfiles.storage.StaticFilesStorage"
+    assert result["storage"] == "olvf_web.storage.ManifestIfCollectedStaticFilesStorage"
     assert result["login_status"] == 200
     assert result["css_status"] == 200
 
@@ -64,7 +68,33 @@ def test_manifest_storage_used_after_collectstatic(tmp_path: Path) -> None:
 
     result = _run_settings(tmp_path, static_root)
 
-    assert result["storage"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    assert result["storage"] == "olvf_web.storage.ManifestIfCollectedStaticFilesStorage"
+
+
+def test_collectstatic_writes_manifest_the_server_uses(tmp_path: Path) -> None:
+    static_root = tmp_path / "static-root"
+    environment = {**_environment(tmp_path, static_root), "LOG_FORMAT": "text"}
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput"],
+        cwd=REPOSITORY,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+
+    assert (static_root / "staticfiles.json").is_file()
+    started = subprocess.run(
+        [sys.executable, "-c", "import olvf_web.wsgi"],
+        cwd=REPOSITORY,
+        env={**environment, "CELERY_BROKER_URL": "redis://127.0.0.1:6379/15"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "no static files manifest" not in started.stderr
 
 
 def test_wsgi_start_warns_without_manifest(tmp_path: Path) -> None:
