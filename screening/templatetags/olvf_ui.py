@@ -9,6 +9,12 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from screening import roles
+from screening.templatetags.field_labels import (
+    FIELD_LABELS,
+    METRIC_PART_LABELS,
+    OBJECT_TYPE_LABELS,
+    STAGE_LABELS,
+)
 from screening.units import format_bytes
 
 register = template.Library()
@@ -123,3 +129,55 @@ def get_item(mapping: Any, key: str) -> Any:
     if isinstance(mapping, dict):
         return mapping.get(key)
     return None
+
+
+@register.filter
+def field_label(key: Any) -> str:
+    """Return the translated label of a stored provenance, header or audit key, or the key itself when unknown."""
+    return str(FIELD_LABELS.get(str(key), key))
+
+
+@register.filter
+def field_value(value: Any) -> str:
+    """Format a stored value for reading: yes/no for booleans, "none" for empty values, lists joined by commas."""
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if value is None or value == "" or value == [] or value == () or value == {}:
+        return str(_("none"))
+    if isinstance(value, (list, tuple)):
+        return ", ".join(field_value(item) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{field_label(key)}: {field_value(item)}" for key, item in value.items())
+    return str(value)
+
+
+@register.filter
+def stage_label(stage: Any) -> str:
+    """Return the translated name of a pipeline timing stage, such as "classify_resnet50"."""
+    name = str(stage)
+    if name.startswith("classify_"):
+        return str(_("Classification: %(model)s") % {"model": model_label(name.removeprefix("classify_"))})
+    return str(STAGE_LABELS.get(name, name))
+
+
+@register.filter
+def object_type_label(object_type: Any) -> str:
+    """Return the translated name of an audit event's object type (a Django model name)."""
+    return str(OBJECT_TYPE_LABELS.get(str(object_type), object_type))
+
+
+@register.filter
+def metric_label(key: Any) -> str:
+    """Return the translated name of a dotted manifest metric key such as "train.vertebrae.old"."""
+    name = str(key)
+    if name in METRIC_PART_LABELS:
+        return str(METRIC_PART_LABELS[name])
+    return " / ".join(str(METRIC_PART_LABELS.get(part, part)) for part in name.split("."))
+
+
+@register.filter
+def detail_items(details: Any) -> list[tuple[str, str]]:
+    """Return audit details as (translated label, readable value) rows instead of a Python dict repr."""
+    if not isinstance(details, dict):
+        return [("", field_value(details))] if details not in (None, "", {}) else []
+    return [(field_label(key), field_value(value)) for key, value in details.items()]

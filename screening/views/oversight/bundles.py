@@ -48,7 +48,7 @@ def bundle_detail(request: HttpRequest, bundle_id: int) -> HttpResponse:
         "thresholds": manifest.get("thresholds") or {},
         "classifiers": manifest.get("classifiers") or [],
         "detector": manifest.get("detector") or {},
-        "metrics": flatten(training.get("metrics") or {}),
+        "metrics": flatten(training.get("metrics") or {}, float_format=".3f"),
         "training_data": flatten(training.get("data") or {}),
         "model_card": read_model_card(bundle),
         "run_count": bundle.runs.count(),
@@ -136,19 +136,19 @@ def read_model_card(bundle: ModelBundle) -> str | None:
     return text
 
 
-def flatten(data: Any, prefix: str = "") -> list[tuple[str, str]]:
+def flatten(data: Any, prefix: str = "", float_format: str = ".4g") -> list[tuple[str, str]]:
     """Return nested manifest values as (dotted key, display text) rows; a list stays one row."""
     if isinstance(data, dict):
         rows: list[tuple[str, str]] = []
         for key, value in data.items():
-            rows.extend(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+            rows.extend(flatten(value, f"{prefix}.{key}" if prefix else str(key), float_format))
         return rows
-    return [(prefix, _display(data))]
+    return [(prefix, _display(data, float_format))]
 
 
-def _display(value: Any) -> str:
+def _display(value: Any, float_format: str = ".4g") -> str:
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return format(value, float_format)
     if isinstance(value, list):
-        return ", ".join(_display(item) for item in value)
+        return ", ".join(_display(item, float_format) for item in value)
     return str(value)

@@ -291,7 +291,9 @@ def test_bundle_detail_shows_model_card_and_metrics(tmp_path, oversight_clients)
     content = response.content.decode()
     assert "Trained on phantoms only." in content
     assert "metrics.accuracy" not in content  # keys are shown relative to the metrics block
-    assert "accuracy" in content
+    assert "<th>accuracy</th>" not in content
+    assert "<th>Accuracy</th>" in content
+    assert "0.900" in content
     assert 'data-testid="demo-label"' in content
 
 

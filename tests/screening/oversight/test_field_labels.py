@@ -1,0 +1,52 @@
+"""Filters that turn stored keys and values into translated labels on the trace, audit and bundle pages."""
+
+from __future__ import annotations
+
+from django.utils import translation
+
+from screening.templatetags import olvf_ui
+
+
+def test_field_label_translates_known_key() -> None:
+    with translation.override("en"):
+        assert olvf_ui.field_label("file_type") == "File type"
+    with translation.override("ja"):
+        assert olvf_ui.field_label("file_type") != "file_type"
+
+
+def test_field_label_keeps_unknown_key() -> None:
+    assert olvf_ui.field_label("something_new") == "something_new"
+
+
+def test_field_value_reads_booleans_and_empties() -> None:
+    with translation.override("en"):
+        assert olvf_ui.field_value(False) == "no"
+        assert olvf_ui.field_value(True) == "yes"
+        assert olvf_ui.field_value([]) == "none"
+        assert olvf_ui.field_value(None) == "none"
+        assert olvf_ui.field_value(["a", "b"]) == "a, b"
+        assert olvf_ui.field_value(0) == "0"
+
+
+def test_stage_label_names_classifier() -> None:
+    with translation.override("en"):
+        assert olvf_ui.stage_label("classify_resnet50") == "Classification: ResNet-50"
+        assert olvf_ui.stage_label("detection") == "Detection"
+
+
+def test_object_type_label_translates_user() -> None:
+    with translation.override("ja"):
+        assert olvf_ui.object_type_label("user") != "user"
+
+
+def test_metric_label_splits_dotted_key() -> None:
+    with translation.override("en"):
+        assert olvf_ui.metric_label("test_images") == "Test images"
+        assert olvf_ui.metric_label("train.vertebrae.old") == "Training / vertebrae / old fracture"
+
+
+def test_detail_items_avoid_python_repr() -> None:
+    with translation.override("en"):
+        rows = olvf_ui.detail_items({"date_from": None, "api": True})
+    assert rows == [("From date", "none"), ("Through the API", "yes")]
+    assert "{" not in str(rows)
