@@ -33,8 +33,8 @@ class PasswordChangeRequiredMiddleware:
             return self.get_response(request)
 
         request.session.setdefault(_INITIAL_HASH_KEY, user.password)
-        change_url = reverse("admin:password_change")
-        done_url = reverse("admin:password_change_done")
+        change_url = reverse("password_change")
+        done_url = reverse("password_change_done")
         if request.path == done_url and user.password != request.session[_INITIAL_HASH_KEY]:
             user.groups.remove(*user.groups.filter(name=PASSWORD_CHANGE_REQUIRED))
             del request.session[_INITIAL_HASH_KEY]

@@ -1,11 +1,11 @@
-"""URLs of the pages: sign-in and sign-out without a namespace, every other page under "screening"."""
+"""URLs of the pages: sign-in, sign-out and password change without a namespace, every other page under "screening"."""
 
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from screening.views import files, report, studies, upload
+from screening.views import account, files, report, studies, upload
 
 page_patterns = [
     path("", studies.home, name="home"),
@@ -24,5 +24,11 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password_change/", account.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "accounts/password_change/done/",
+        account.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
     path("", include((page_patterns, "screening"))),
 ]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.test import Client
 
@@ -34,7 +35,7 @@ def admin_session(first_admin: tuple[Any, str]) -> Client:
 
 def change_password(client: Client, old_password: str) -> Any:
     return client.post(
-        "/admin/password_change/",
+        "/accounts/password_change/",
         {"old_password": old_password, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
         follow=True,
     )
@@ -44,11 +45,11 @@ def test_first_admin_is_sent_to_password_change(admin_session: Client) -> None:
     response = admin_session.get("/studies/")
 
     assert response.status_code == 302
-    assert response["Location"] == "/admin/password_change/"
+    assert response["Location"] == "/accounts/password_change/"
 
 
 def test_password_change_page_itself_is_reachable(admin_session: Client) -> None:
-    assert admin_session.get("/admin/password_change/").status_code == 200
+    assert admin_session.get("/accounts/password_change/").status_code == 200
 
 
 def test_changed_password_lifts_the_requirement(admin_session: Client, first_admin: tuple[Any, str]) -> None:
@@ -60,10 +61,55 @@ def test_changed_password_lifts_the_requirement(admin_session: Client, first_adm
 
 
 def test_visiting_done_page_without_change_keeps_requirement(admin_session: Client) -> None:
-    admin_session.get("/admin/password_change/done/")
+    admin_session.get("/accounts/password_change/done/")
 
     assert admin_session.get("/studies/").status_code == 302
 
 
 def test_other_users_are_not_redirected(clinician_client: Client) -> None:
     assert clinician_client.get("/studies/").status_code == 200
+
+
+def test_non_staff_user_can_complete_forced_change(db: Any) -> None:
+    # The admin site's password change page needs staff status, so sending this user there looped.
+    user = get_user_model().objects.create_user("nurse", password="temporary-password-2026")
+    user.groups.add(Group.objects.get_or_create(name=PASSWORD_CHANGE_REQUIRED)[0])
+    client = Client()
+    client.force_login(user)
+
+    redirected = client.get("/studies/")
+    assert redirected.status_code == 302
+    assert redirected["Location"] == "/accounts/password_change/"
+    assert client.get("/accounts/password_change/").status_code == 200
+
+    response = change_password(client, "temporary-password-2026")
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == "/accounts/password_change/done/"
+    assert not user.groups.filter(name=PASSWORD_CHANGE_REQUIRED).exists()
+
+
+def test_forced_change_page_explains_reason(admin_session: Client) -> None:
+    html = admin_session.get("/accounts/password_change/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "Choose a new password before you continue." in html
+
+
+def test_password_change_page_in_japanese(clinician_client: Client) -> None:
+    clinician_client.cookies["django_language"] = "ja"
+    html = clinician_client.get("/accounts/password_change/").content.decode()
+
+    assert "パスワードの変更" in html
+    assert "Choose a new password" not in html
+
+
+def test_header_links_password_change_for_every_user(clinician_client: Client) -> None:
+    html = clinician_client.get("/studies/").content.decode()
+
+    assert 'href="/accounts/password_change/"' in html
+
+
+def test_anonymous_password_change_redirects_to_sign_in(db: Any) -> None:
+    response = Client().get("/accounts/password_change/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
