@@ -34,7 +34,7 @@ class Command(BaseCommand):
                 self.stdout.write("Users already exist; no admin was created.")
                 return
             password = secrets.token_urlsafe(12)
-            # Staff status gives the admin Django's password change page at /admin/password_change/.
+            # Staff status opens the administration site (/admin/), where the admin manages users.
             user = user_model.objects.create_user(username=username, password=password, is_staff=True)
             user.groups.add(Group.objects.get(name=ADMIN))
             # The password was printed to a terminal, so the first sign-in must replace it.
