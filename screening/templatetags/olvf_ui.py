@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import template
@@ -18,6 +19,8 @@ from screening.templatetags.field_labels import (
 from screening.units import format_bytes
 
 register = template.Library()
+
+_MAP_SOURCE = re.compile(r" ?\((ensemble|resnet50|densenet161|resnext50_32x4d)\)")
 
 CLASS_LABELS = {
     "normal": _("Normal"),
@@ -75,6 +78,9 @@ def localized_message(message: Any) -> str:
         return str(message)
     japanese = (get_language() or "ja").startswith("ja")
     text = message.get("message_ja") if japanese else message.get("message_en")
+    if japanese and text and str(message.get("code", "")).startswith("cam_"):
+        # Stored Grad-CAM warnings name their map as "L1 (ensemble)" in both languages.
+        text = _MAP_SOURCE.sub(lambda match: f"（{model_label(match.group(1))}）", str(text))
     return str(text or message.get("message_en") or message.get("code") or "")
 
 
@@ -181,3 +187,46 @@ def detail_items(details: Any) -> list[tuple[str, str]]:
     if not isinstance(details, dict):
         return [("", field_value(details))] if details not in (None, "", {}) else []
     return [(field_label(key), field_value(value)) for key, value in details.items()]
+
+
+_WINDOW = re.compile(r"window center=(\S+) width=(\S+) function=(\S+)$")
+_RESCALE = re.compile(r"rescale slope=(\S+) intercept=(\S+)(.*)$")
+_PERCENTILE = re.compile(r"percentile window p(\S+)\.\.p(\S+) \((.*)\)$")
+_CHOSEN_FRAME = re.compile(r"frame (\d+) of (\d+), chosen by the caller$")
+_FIXED_PROVENANCE_TEXT = {
+    "none": _("none"),
+    "none (colour)": _("none (colour image)"),
+    "single frame": _("single frame"),
+    "modality LUT sequence": _("Modality LUT Sequence"),
+    "voi lut sequence": _("VOI LUT Sequence"),
+}
+
+
+@register.filter
+def provenance_text(value: Any) -> str:
+    """Translate a provenance description recorded by the image reader, such as "window center=… width=…".
+
+    Descriptions of an unknown form are returned unchanged, in the reader's English.
+    """
+    text = str(value)
+    if text in _FIXED_PROVENANCE_TEXT:
+        return str(_FIXED_PROVENANCE_TEXT[text])
+    if match := _WINDOW.match(text):
+        return str(
+            _("window center %(center)s, width %(width)s (%(function)s)")
+            % {"center": match.group(1), "width": match.group(2), "function": match.group(3)}
+        )
+    if match := _RESCALE.match(text):
+        translated = _("rescale slope %(slope)s, intercept %(intercept)s") % {
+            "slope": match.group(1),
+            "intercept": match.group(2),
+        }
+        return str(translated) + match.group(3)
+    if match := _PERCENTILE.match(text):
+        return str(
+            _("percentile window p%(low)s–p%(high)s (%(window)s)")
+            % {"low": match.group(1), "high": match.group(2), "window": provenance_text(match.group(3))}
+        )
+    if match := _CHOSEN_FRAME.match(text):
+        return str(_("frame chosen at upload"))
+    return text

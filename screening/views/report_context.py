@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from screening.models import AnalysisRun, Study, VertebraFinding
 from screening.services.studies import current_run_of
-from screening.templatetags.olvf_ui import REGION_LABELS, model_label, spacing_source_label
+from screening.templatetags.olvf_ui import REGION_LABELS, model_label, provenance_text, spacing_source_label
 
 CLASS_NAMES: tuple[str, ...] = ("normal", "old", "fresh")
 ENSEMBLE = "ensemble"
@@ -261,8 +261,8 @@ def _provenance_rows(radiograph: Any) -> list[dict[str, Any]]:
         ),
         (_("Matrix (rows × columns)"), _pair(radiograph.rows, radiograph.columns, " × ")),
         (_("Frame"), _frame(provenance)),
-        (_("Modality LUT"), provenance.get("modality_lut")),
-        (_("VOI LUT / window"), provenance.get("voi_lut")),
+        (_("Modality LUT"), _provenance_or_none(provenance.get("modality_lut"))),
+        (_("VOI LUT / window"), _provenance_or_none(provenance.get("voi_lut"))),
         (_("Polarity inverted"), _("yes") if provenance.get("inverted") else _("no")),
         (_("Converted from colour"), _("yes") if provenance.get("derived_from_colour") else _("no")),
         (_("Pixel spacing"), _spacing(spacing)),
@@ -293,13 +293,17 @@ def _pair(first: Any, second: Any, separator: str = " / ") -> str:
     return f"{first if first is not None else '–'}{separator}{second if second is not None else '–'}"
 
 
+def _provenance_or_none(value: Any) -> str | None:
+    return provenance_text(value) if value not in (None, "") else None
+
+
 def _frame(provenance: dict[str, Any]) -> str:
     frames = provenance.get("number_of_frames") or 1
     index = provenance.get("frame_index") or 0
     return _("%(index)s of %(count)s (%(policy)s)") % {
         "index": index + 1,
         "count": frames,
-        "policy": provenance.get("frame_policy", ""),
+        "policy": provenance_text(provenance.get("frame_policy", "")),
     }
 
 

@@ -50,3 +50,33 @@ def test_detail_items_avoid_python_repr() -> None:
         rows = olvf_ui.detail_items({"date_from": None, "api": True})
     assert rows == [("From date", "none"), ("Through the API", "yes")]
     assert "{" not in str(rows)
+
+
+def test_provenance_text_translates_window() -> None:
+    with translation.override("ja"):
+        text = olvf_ui.provenance_text("window center=4514 width=3360 function=LINEAR")
+    assert "center=" not in text
+    assert "4514" in text
+    assert "3360" in text
+
+
+def test_provenance_text_translates_fixed_values() -> None:
+    with translation.override("ja"):
+        assert olvf_ui.provenance_text("none") == "なし"
+        assert olvf_ui.provenance_text("single frame") != "single frame"
+
+
+def test_provenance_text_keeps_unknown_text() -> None:
+    assert olvf_ui.provenance_text("something else") == "something else"
+
+
+def test_localized_message_names_cam_model_in_japanese() -> None:
+    message = {
+        "code": "cam_mostly_outside",
+        "message_en": "60% of the Grad-CAM map of L1 (ensemble) lies outside the vertebral body.",
+        "message_ja": "L1 (ensemble) の Grad-CAM マップの 60% が椎体の外にあります。",
+    }
+    with translation.override("ja"):
+        text = olvf_ui.localized_message(message)
+    assert "(ensemble)" not in text
+    assert text.startswith("L1（")
