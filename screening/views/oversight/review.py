@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -15,9 +16,27 @@ from screening.services import review as review_service
 from screening.views.access import screening_role_required
 from screening.views.oversight.forms import MRIOutcomeForm, ReviewForm
 
+# Session key of the outcome of the last review or MRI-outcome post, which the report shows at that form.
+FORM_FEEDBACK_SESSION_KEY = "olvf_report_form_feedback"
 
-def _report_url(study_id: int) -> str:
-    return reverse("screening:report", args=[study_id]) + "#review"
+
+def _report_url(study_id: int, anchor: str) -> str:
+    return reverse("screening:report", args=[study_id]) + f"#{anchor}"
+
+
+def _store_feedback(
+    request: HttpRequest, *, finding_id: int | None, level: str, text: str, data: dict[str, Any] | None = None
+) -> None:
+    """Keep the message (and the rejected input) for the form it belongs to, where the user is looking.
+
+    ``finding_id`` None means the MRI outcome form.
+    """
+    request.session[FORM_FEEDBACK_SESSION_KEY] = {
+        "finding_id": finding_id,
+        "level": level,
+        "text": text,
+        "data": data or {},
+    }
 
 
 def _form_error_text(form: ReviewForm | MRIOutcomeForm) -> str:
@@ -32,9 +51,13 @@ def review_create(request: HttpRequest, finding_id: int) -> HttpResponse:
     if study_id is None:
         raise Http404("No such vertebra finding.")
     form = ReviewForm(request.POST)
+    anchor = f"review-{finding_id}"
+    entered = {name: request.POST.get(name, "") for name in ("verdict", "corrected_class", "comment")}
     if not form.is_valid():
-        messages.error(request, _form_error_text(form))
-        return redirect(_report_url(study_id))
+        _store_feedback(
+            request, finding_id=finding_id, level="error", text=_form_error_text(form), data=entered
+        )
+        return redirect(_report_url(study_id, anchor))
     try:
         review = review_service.record_review(
             finding_id,
@@ -45,10 +68,13 @@ def review_create(request: HttpRequest, finding_id: int) -> HttpResponse:
             request=request,
         )
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        _store_feedback(
+            request, finding_id=finding_id, level="error", text=" ".join(error.messages), data=entered
+        )
     else:
-        messages.success(request, _("Your review of %(level)s is saved.") % {"level": review.finding.level})
-    return redirect(_report_url(study_id))
+        text = _("Your review of %(level)s is saved.") % {"level": review.finding.level}
+        _store_feedback(request, finding_id=finding_id, level="success", text=text)
+    return redirect(_report_url(study_id, anchor))
 
 
 @screening_role_required
@@ -58,9 +84,15 @@ def outcome_create(request: HttpRequest, study_id: int) -> HttpResponse:
     if not Study.objects.filter(pk=study_id).exists():
         raise Http404("No such study.")
     form = MRIOutcomeForm(request.POST)
+    entered = {
+        "mri_done": request.POST.get("mri_done", ""),
+        "mri_date": request.POST.get("mri_date", ""),
+        "fresh_levels": request.POST.getlist("fresh_levels"),
+        "notes": request.POST.get("notes", ""),
+    }
     if not form.is_valid():
-        messages.error(request, _form_error_text(form))
-        return redirect(_report_url(study_id))
+        _store_feedback(request, finding_id=None, level="error", text=_form_error_text(form), data=entered)
+        return redirect(_report_url(study_id, "mri-outcome"))
     try:
         review_service.record_mri_outcome(
             study_id,
@@ -72,7 +104,7 @@ def outcome_create(request: HttpRequest, study_id: int) -> HttpResponse:
             request=request,
         )
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        _store_feedback(request, finding_id=None, level="error", text=" ".join(error.messages), data=entered)
     else:
-        messages.success(request, _("The MRI outcome is saved."))
-    return redirect(_report_url(study_id))
+        _store_feedback(request, finding_id=None, level="success", text=_("The MRI outcome is saved."))
+    return redirect(_report_url(study_id, "mri-outcome"))

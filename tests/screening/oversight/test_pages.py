@@ -66,7 +66,7 @@ def test_review_post_stores_review_beside_model_class(study, oversight_clients):
     )
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("screening:report", args=[study.pk]) + "#review"
+    assert response["Location"] == reverse("screening:report", args=[study.pk]) + f"#review-{finding.pk}"
     review = VertebraReview.objects.get()
     assert (review.agrees, review.corrected_class) == (False, "old")
     finding.refresh_from_db()
@@ -84,6 +84,53 @@ def test_review_post_with_invalid_correction_shows_error(study, oversight_client
 
     assert not VertebraReview.objects.exists()
     assert "Choose the correct class" in response.content.decode()
+
+
+def test_review_error_shown_at_form_with_input(study, oversight_clients):
+    finding = fresh_finding(study)
+    url = reverse("oversight:review_create", args=[finding.pk])
+    client = oversight_clients["clinician"]
+
+    response = client.post(url, {"verdict": "disagree", "corrected_class": "", "comment": "kept text"})
+    content = client.get(response["Location"]).content.decode()
+
+    feedback_at = content.index('data-testid="review-feedback"')
+    assert "flash--error" in content[feedback_at - 200 : feedback_at]
+    assert "Choose the correct class" in content[feedback_at:]
+    assert content.index(f'id="review-{finding.pk}"') > feedback_at
+    assert 'value="disagree" checked' in content
+    assert ">kept text</textarea>" in content
+
+
+def test_review_feedback_shown_once(study, oversight_clients):
+    finding = fresh_finding(study)
+    client = oversight_clients["clinician"]
+    client.post(reverse("oversight:review_create", args=[finding.pk]), {"verdict": "agree"})
+    report_url = reverse("screening:report", args=[study.pk])
+
+    first = client.get(report_url).content.decode()
+    second = client.get(report_url).content.decode()
+
+    assert 'data-testid="review-feedback"' in first
+    assert "flash--success" in first
+    assert 'data-testid="review-feedback"' not in second
+
+
+def test_outcome_error_shown_at_form_with_input(study, oversight_clients):
+    client = oversight_clients["clinician"]
+    url = reverse("oversight:outcome_create", args=[study.pk])
+
+    response = client.post(
+        url, {"mri_done": "yes", "mri_date": "not-a-date", "fresh_levels": ["L2"], "notes": "n1"}
+    )
+    content = client.get(response["Location"]).content.decode()
+
+    assert response["Location"].endswith("#mri-outcome")
+    assert not MRIOutcome.objects.filter(study=study).exists()
+    assert 'data-testid="mri-outcome-feedback"' in content
+    assert 'value="L2" checked' in content
+    assert 'value="yes" required checked' in content
+    assert ">n1</textarea>" in content
 
 
 def test_review_post_is_forbidden_for_manager(study, oversight_clients):
