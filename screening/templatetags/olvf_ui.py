@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from django import template
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -16,6 +17,7 @@ from screening.templatetags.field_labels import (
     OBJECT_TYPE_LABELS,
     STAGE_LABELS,
 )
+from screening.templatetags.markdown_subset import render_markdown_subset
 from screening.units import format_bytes
 
 register = template.Library()
@@ -230,3 +232,9 @@ def provenance_text(value: Any) -> str:
     if match := _CHOSEN_FRAME.match(text):
         return str(_("frame chosen at upload"))
     return text
+
+
+@register.filter
+def markdown_subset(text: Any) -> SafeString:
+    """Render a model card's Markdown headings, lists, tables and paragraphs, with all text escaped."""
+    return mark_safe(render_markdown_subset(str(text or "")))  # noqa: S308 - every text piece is escaped

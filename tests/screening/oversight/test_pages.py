@@ -337,6 +337,7 @@ def test_bundle_detail_shows_model_card_and_metrics(tmp_path, oversight_clients)
 
     content = response.content.decode()
     assert "Trained on phantoms only." in content
+    assert "<h3>Demo model card</h3>" in content
     assert "metrics.accuracy" not in content  # keys are shown relative to the metrics block
     assert "<th>accuracy</th>" not in content
     assert "<th>Accuracy</th>" in content
