@@ -105,3 +105,10 @@ METRIC_PART_LABELS = {
     "mri_rule_sensitivity": _("MRI recommendation sensitivity"),
     "mri_rule_specificity": _("MRI recommendation specificity"),
 }
+
+# Keys of a bundle's thresholds block and of the thresholds a run stored.
+THRESHOLD_LABELS = {
+    "fresh": _("Fresh-fracture threshold"),
+    "source": _("Source, as written in the bundle manifest"),
+    "target_sensitivity": _("Target fresh-fracture sensitivity"),
+}

@@ -16,6 +16,7 @@ from screening.templatetags.field_labels import (
     METRIC_PART_LABELS,
     OBJECT_TYPE_LABELS,
     STAGE_LABELS,
+    THRESHOLD_LABELS,
 )
 from screening.templatetags.markdown_subset import render_markdown_subset
 from screening.units import format_bytes
@@ -238,3 +239,9 @@ def provenance_text(value: Any) -> str:
 def markdown_subset(text: Any) -> SafeString:
     """Render a model card's Markdown headings, lists, tables and paragraphs, with all text escaped."""
     return mark_safe(render_markdown_subset(str(text or "")))  # noqa: S308 - every text piece is escaped
+
+
+@register.filter
+def threshold_label(key: Any) -> str:
+    """Return the translated label of a threshold key ("fresh", "source", "target_sensitivity")."""
+    return str(THRESHOLD_LABELS.get(str(key), key))

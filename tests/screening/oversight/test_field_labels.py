@@ -80,3 +80,10 @@ def test_localized_message_names_cam_model_in_japanese() -> None:
         text = olvf_ui.localized_message(message)
     assert "(ensemble)" not in text
     assert text.startswith("L1（")
+
+
+def test_threshold_label_translates_keys() -> None:
+    with translation.override("en"):
+        assert olvf_ui.threshold_label("fresh") == "Fresh-fracture threshold"
+        assert olvf_ui.threshold_label("target_sensitivity") == "Target fresh-fracture sensitivity"
+        assert olvf_ui.threshold_label("other") == "other"
