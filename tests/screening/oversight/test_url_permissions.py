@@ -28,6 +28,8 @@ ACCESS: dict[str, str] = {
     "set_language": "public",
     "login": "public",
     "logout": "public",
+    "password_change": "signed_in",
+    "password_change_done": "signed_in",
     "api-schema": "signed_in",
     "api-study-list": "screening",
     "api-study-detail": "screening",
