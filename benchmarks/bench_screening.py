@@ -10,9 +10,10 @@ real YOLO predict call on every screen and then hands ``screen`` the five known
 boxes. It measures, in the same process and interleaved to share the machine
 load:
 
-- end-to-end ``screen`` time (no overlays, and separately with overlays) over
-  the pure forward time of the four models (YOLO on its letterboxed input, each
-  classifier on the batch of five crops); target at most 1.3;
+- end-to-end ``screen`` time over the pure forward time of the four models,
+  with a target of at most 1.3. It times ``screen`` without overlays and
+  separately with overlays. The pure forward time runs YOLO on its letterboxed
+  input and each classifier on the batch of five crops;
 - the forward-pass Grad-CAM of all three classifiers against their forward
   time (target at most 10 %) and against pytorch-grad-cam on the same model,
   layer, inputs and classes (target at least 10 times faster);

@@ -1,7 +1,7 @@
 """Typed errors of the inference package, each with an English and a Japanese message.
 
 Callers tell failures apart by class (or by ``code``) and show ``message(lang)``
-to the user. Every message says what is wrong and what to do next.
+to the user. Every message states what is wrong and what to do next.
 """
 
 from __future__ import annotations

@@ -134,7 +134,7 @@ class InProcessDispatcher:
     """
 
     def __init__(self) -> None:
-        # Items are (study_id, bundle_id); None asks the thread to stop.
+        # Items are (study_id, bundle_id). A None item tells the thread to stop.
         self._queue: queue.Queue[tuple[int, int | None] | None] = queue.Queue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None

@@ -277,11 +277,11 @@ def bootstrap_estimate(
 class ClassificationCases:
     """Vertebra-level cases of a labelled set.
 
-    ``y_true`` holds reference class indices (N,), ``probabilities`` the ensemble
-    probabilities (N, 3) in ``CLASSES`` order, ``patient_ids`` and ``image_ids``
-    one label per vertebra, and ``second_reader`` an optional second reference
-    (N,) for inter-reader agreement, with -1 where a vertebra has no second
-    reading.
+    ``y_true`` contains the reference class indices (N,), and ``probabilities``
+    the ensemble probabilities (N, 3) in ``CLASSES`` order. ``patient_ids`` and
+    ``image_ids`` contain one label per vertebra. ``second_reader`` is an optional
+    second reference (N,) for inter-reader agreement, with -1 where a vertebra has
+    no second reading.
     """
 
     y_true: np.ndarray
@@ -312,12 +312,17 @@ def classification_report(
 ) -> dict[str, Any]:
     """Compute every classification metric with a patient-level bootstrap interval.
 
-    Returns JSON-compatible data: accuracy; per class one-vs-rest sensitivity,
-    specificity and AUC and their macro means; fracture vs normal and fresh vs
-    not fresh; the fresh rule at ``fresh_threshold`` per vertebra and per image
-    (the MRI rule: an image is positive when any of its vertebrae reaches the
-    threshold); the confusion matrix; Cohen's kappa against the reference and
-    between the two readers when a second reader is given.
+    Returns JSON-compatible data with the following parts:
+
+    - accuracy;
+    - per class one-vs-rest sensitivity, specificity and AUC, and their macro means;
+    - fracture vs normal and fresh vs not fresh;
+    - the fresh rule at ``fresh_threshold`` per vertebra and per image. Per image
+      it is the MRI rule, so an image is positive when any of its vertebrae
+      reaches the threshold;
+    - the confusion matrix;
+    - Cohen's kappa against the reference, and between the two readers when a
+      second reader is given.
     """
     y_true, y_pred, probabilities = cases.y_true, cases.y_pred, cases.probabilities
     n_cases = len(y_true)

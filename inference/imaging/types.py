@@ -52,7 +52,7 @@ class HeaderFacts:
 
 @dataclass(frozen=True)
 class Provenance:
-    """How the pixels were read and turned into the displayed image."""
+    """Reading and display steps that turned the pixels into the displayed image."""
 
     file_type: Literal["dicom", "png", "jpeg"]
     decoder: str  # for example "pydicom-native", "pylibjpeg-openjpeg", "gdcm", "pillow"

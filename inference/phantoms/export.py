@@ -1,7 +1,7 @@
 """Exports of labelled folders for training: a YOLO detection dataset and classifier crops.
 
 Both read every image through ``inference.imaging.load`` and use its 8-bit
-``rendering``, so the models train on exactly what screening sees. They work
+``rendering``, so the models train on exactly the pixels that screening processes. They work
 for phantoms and for a clinic's own labelled folder alike.
 """
 

@@ -2,7 +2,7 @@
 
 The old run and its findings and reviews stay. ``AnalysisRun`` is unique per
 (study, bundle), and each run records its bundle's name, version and hashes,
-so the report can say which bundle made each result.
+so the report can show which bundle made each result.
 """
 
 from __future__ import annotations

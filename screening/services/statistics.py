@@ -50,9 +50,9 @@ class StudyFacts:
 
     ``uploaded_at`` and ``reported_at`` are aware datetimes. ``result_status``
     is the current run's result, None while no run has finished. ``mri_fresh``
-    is the recorded MRI truth: True when the newest outcome records that MRI was done
-    and found at least one fresh level, False when MRI was done and found none,
-    None when no MRI outcome is recorded or MRI was not done.
+    is the recorded MRI truth. It is True when the newest outcome records that MRI
+    was done and found at least one fresh level, and False when MRI was done and
+    found none. It is None when no MRI outcome is recorded or MRI was not done.
     """
 
     study_id: int

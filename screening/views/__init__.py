@@ -1,1 +1,1 @@
-"""Views of the pages. Each module holds the views of one page; the logic lives in ``screening.services``."""
+"""Views of the pages. Each module contains the views of one page, and the logic lives in ``screening.services``."""

@@ -16,7 +16,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        # PasswordChangeRequiredMiddleware sends users in this group here, so the page says why.
+        # PasswordChangeRequiredMiddleware sends users in this group here, so the page explains why.
         context["change_required"] = self.request.user.groups.filter(name=PASSWORD_CHANGE_REQUIRED).exists()
         return context
 

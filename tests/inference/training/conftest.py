@@ -13,7 +13,7 @@ def tiny_bundle(tiny_bundle_dir: Path) -> Path:
 
     ``tiny_bundle_dir`` (tests/conftest.py) builds it once with
     ``inference.demo.ensure_tiny_bundle`` into ``OLVF_TEST_BUNDLE_DIR``, or
-    ``.cache/test-bundle`` when that is unset; the first build takes a few
+    ``.cache/test-bundle`` when that is unset. The first build takes a few
     minutes on two CPU cores.
     """
     return tiny_bundle_dir

@@ -25,7 +25,7 @@ ARCHITECTURES = ("resnet50", "densenet161", "resnext50_32x4d")
 
 
 def signed_in(user: Any, language: str = "en") -> Client:
-    """Return a test client signed in as ``user`` whose browser asks for ``language``."""
+    """Return a test client signed in as ``user`` whose requests set Accept-Language to ``language``."""
     client = Client(HTTP_ACCEPT_LANGUAGE=language)
     client.force_login(user)
     return client

@@ -1,4 +1,4 @@
-"""Every URL pattern of the URLconf, requested by each persona, answers as the role rules say.
+"""Check that every URL pattern of the URLconf returns, for each persona, the response its role rules allow.
 
 The patterns are enumerated from ``get_resolver()``, so a new URL fails this
 test until it is given an access rule in ``ACCESS`` below.
@@ -21,8 +21,8 @@ from tests.screening.oversight.factories import make_bundle, make_study, signed_
 
 pytestmark = pytest.mark.django_db
 
-# Who may use each URL name. "public" needs no sign-in; "signed_in" any account;
-# "screening" clinicians and admins; "statistics" managers and admins; "admin" admins;
+# Who may use each URL name. "public" needs no sign-in, and "signed_in" needs any account.
+# "screening" allows clinicians and admins, "statistics" managers and admins, and "admin" admins.
 # "admin_site" is Django's admin, which redirects everyone without staff status to its sign-in page.
 ACCESS: dict[str, str] = {
     "set_language": "public",
