@@ -356,6 +356,7 @@ def _regions(
             region_warnings(
                 shares[ENSEMBLE],
                 source=f"{detection.level} ({ENSEMBLE})",
+                source_ja=f"{detection.level}（アンサンブル）",
                 outside_area=outside_area_fraction(ensemble_size, ensemble_box),
             )
         )

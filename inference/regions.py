@@ -118,20 +118,26 @@ def _favours_outside(outside_share: float, outside_area: float) -> bool:
 
 
 def region_warnings(
-    shares: dict[str, float], *, source: str, outside_area: float | None = None
+    shares: dict[str, float],
+    *,
+    source: str,
+    outside_area: float | None = None,
+    source_ja: str | None = None,
 ) -> tuple[Message, ...]:
     """Return a warning when the map of ``source`` has no mass or most of it outside the body.
 
     ``outside_area`` is the share of crop pixels outside the box. When given,
     a map only gets the warning if it also favours the outside per pixel, so a
-    flat map over a crop that is mostly margin does not.
+    flat map over a crop that is mostly margin does not. ``source_ja`` names
+    the map in the Japanese message and defaults to ``source``.
     """
+    source_ja = source_ja or source
     if not any(shares.values()):
         return (
             Message(
                 "cam_empty",
                 f"The Grad-CAM map of {source} is empty, so it shows no region.",
-                f"{source} の Grad-CAM マップが空で、注目領域を示していません。",
+                f"{source_ja} の Grad-CAM マップが空で、注目領域を示していません。",
             ),
         )
     outside = shares["outside"]
@@ -142,7 +148,7 @@ def region_warnings(
                 "cam_mostly_outside",
                 f"{outside:.0%} of the Grad-CAM map of {source} lies outside the vertebral body; "
                 "check this vertebra on the image.",
-                f"{source} の Grad-CAM マップの {outside:.0%} が椎体の外にあります。画像でこの椎体を確認してください。",
+                f"{source_ja} の Grad-CAM マップの {outside:.0%} が椎体の外にあります。画像でこの椎体を確認してください。",
             ),
         )
     return ()

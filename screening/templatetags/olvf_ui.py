@@ -82,7 +82,8 @@ def localized_message(message: Any) -> str:
     japanese = (get_language() or "ja").startswith("ja")
     text = message.get("message_ja") if japanese else message.get("message_en")
     if japanese and text and str(message.get("code", "")).startswith("cam_"):
-        # Stored Grad-CAM warnings name their map as "L1 (ensemble)" in both languages.
+        # NOTE: results stored before the pipeline named the map in Japanese read "L1 (ensemble)" in
+        # both languages; this rewrite keeps those readable.
         text = _MAP_SOURCE.sub(lambda match: f"（{model_label(match.group(1))}）", str(text))
     return str(text or message.get("message_en") or message.get("code") or "")
 

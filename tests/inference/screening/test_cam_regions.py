@@ -105,3 +105,12 @@ def test_map_on_body_has_no_warning() -> None:
 def test_region_shares_rejects_invalid_map(cam: np.ndarray) -> None:
     with pytest.raises(ValueError):
         region_shares(cam, BOX)
+
+
+def test_warning_names_map_in_japanese() -> None:
+    shares = region_shares(np.zeros((60, 60)), BOX)
+
+    warning = region_warnings(shares, source="L2 (ensemble)", source_ja="L2（アンサンブル）")[0]
+
+    assert "L2（アンサンブル）" in warning.message_ja
+    assert "L2 (ensemble)" in warning.message_en
