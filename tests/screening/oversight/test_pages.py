@@ -175,7 +175,7 @@ def test_statistics_page_shows_aggregates_without_names(study, oversight_clients
     assert 'id="chart-volume"' in content
     assert '<script id="statistics-labels" type="application/json">{"studies"' in content
     assert "statistics.js" in content
-    assert "Sato" not in content
+    assert "Sato Hanako" not in content
     # The study's own identifiers, not a prefix: a random CSRF token can contain "P0".
     assert study.patient_id not in content
     assert study.accession_number not in content
@@ -282,7 +282,7 @@ def test_trace_page_shows_models_and_hashes(study, oversight_clients):
     assert "DenseNet-161" in content
     assert "a" * 64 in content  # the resnet50.pt hash stored with the run
     assert "test-host:4242" in content
-    assert "Sato" not in content
+    assert "Sato Hanako" not in content
 
 
 def test_trace_json_download(study, oversight_clients):
