@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import Any
 
 import pytest
@@ -253,6 +254,16 @@ def test_audit_page_filters_by_action(study, oversight_clients):
     assert response.status_code == 200
     assert "Report viewed" in content
     assert "Sign in</td>" not in content
+
+
+def test_audit_page_names_time_zone_and_offset(study, oversight_clients):
+    oversight_clients["clinician"].get(reverse("screening:report", args=[study.pk]))
+
+    response = oversight_clients["admin"].get(reverse("oversight:audit"), {"action": "report_view"})
+
+    content = response.content.decode()
+    assert "Times are in the time zone Asia/Tokyo." in content
+    assert re.search(r"<td>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \+0900</td>", content)
 
 
 def test_audit_csv_export_is_audited(study, oversight_clients):
