@@ -162,3 +162,27 @@ def phantom_dicom(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def pytest_configure(config: pytest.Config) -> None:
     # WhiteNoise warns once per client when collectstatic has not run; tests do not need collected files.
     config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
+
+
+def _empties_tables(item: pytest.Item) -> bool:
+    """Return True for a test that commits to the database and ends by emptying every table."""
+    marker = item.get_closest_marker("django_db")
+    if marker is not None and (
+        marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences") or any(marker.args[:1])
+    ):
+        return True
+    fixtures = getattr(item, "fixturenames", ())
+    return "transactional_db" in fixtures or "live_server" in fixtures
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
+    """Run the transactional tests last, even after options that reorder tests (--ff, --nf).
+
+    A transactional test ends by emptying every table, which also removes the role groups that the
+    data migrations created and that later tests look up. pytest-django sorts these tests last, as
+    Django does, but --ff and --nf reorder after it. The stable sort keeps their order otherwise.
+    """
+    result = yield
+    items.sort(key=_empties_tables)
+    return result
