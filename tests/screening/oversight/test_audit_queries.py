@@ -53,6 +53,18 @@ def test_filter_events_by_local_date_range():
     assert filter_events(AuditFilters(date_to=today - dt.timedelta(days=2))).count() == 0
 
 
+def test_filter_events_date_boundary_is_local(monkeypatch, settings):
+    settings.TIME_ZONE = "Asia/Tokyo"
+    # 15:30 UTC on 1 December is 00:30 on 2 December in Tokyo.
+    monkeypatch.setattr(timezone, "now", lambda: dt.datetime(2026, 12, 1, 15, 30, tzinfo=dt.UTC))
+    record_event(AuditEvent.Action.EXPORT)
+
+    assert filter_events(AuditFilters(date_from=dt.date(2026, 12, 2))).count() == 1
+    assert filter_events(AuditFilters(date_to=dt.date(2026, 12, 2))).count() == 1
+    assert filter_events(AuditFilters(date_to=dt.date(2026, 12, 1))).count() == 0
+    assert filter_events(AuditFilters(date_from=dt.date(2026, 12, 3))).count() == 0
+
+
 def test_events_csv_has_header_and_one_row_per_event(auditor):
     record_event(AuditEvent.Action.EXPORT, actor=auditor, details={"format": "=HYPERLINK()"})
     record_event(AuditEvent.Action.SIGN_IN, actor=auditor)

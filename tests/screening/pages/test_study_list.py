@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -53,6 +54,20 @@ def test_filters_by_date_range(clinician_page_client: Client) -> None:
     Study.objects.filter(pk=recent.pk).update(study_date=dt.date(2026, 11, 30))
     assert listed_ids(clinician_page_client, "?date_from=2026-01-01") == [recent.pk]
     assert listed_ids(clinician_page_client, "?date_to=2024-12-31") == [old.pk]
+
+
+def test_date_range_uses_local_upload_date(clinician_page_client: Client, settings: Any) -> None:
+    settings.TIME_ZONE = "Asia/Tokyo"
+    # Without a study date the upload date counts: 15:30 UTC on 1 December is 2 December in Tokyo.
+    study = make_study()
+    Study.objects.filter(pk=study.pk).update(
+        study_date=None, created_at=dt.datetime(2026, 12, 1, 15, 30, tzinfo=dt.UTC)
+    )
+
+    assert listed_ids(clinician_page_client, "?date_from=2026-12-02") == [study.pk]
+    assert listed_ids(clinician_page_client, "?date_to=2026-12-02") == [study.pk]
+    assert listed_ids(clinician_page_client, "?date_to=2026-12-01") == []
+    assert listed_ids(clinician_page_client, "?date_from=2026-12-03") == []
 
 
 def test_invalid_filters_are_reported_not_500(clinician_page_client: Client) -> None:
