@@ -33,6 +33,9 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "e2e"
 PASSWORD = "e2e-clinician-password"
 # Screening on two CPU cores with the tiny bundle takes seconds; the limit leaves room for a busy machine.
 SCREENING_TIMEOUT_MS = 180_000
+# Playwright's default of 30 s for every navigation and wait is tight for a report page that loads
+# several Grad-CAM images from the live server on a loaded two-core CI machine.
+PAGE_TIMEOUT_MS = 90_000
 
 
 @pytest.fixture
@@ -83,6 +86,13 @@ def e2e_clinician(clinician: Any) -> Any:
     return clinician
 
 
+def new_context(browser: Any, **options: Any) -> Any:
+    """Open a browser context whose navigations and waits time out after PAGE_TIMEOUT_MS."""
+    context = browser.new_context(**options)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    return context
+
+
 def sign_in(page: Any, base_url: str, username: str) -> None:
     page.goto(f"{base_url}/accounts/login/")
     page.fill("input[name=username]", username)
@@ -108,7 +118,7 @@ def test_clinician_screens_lumbar_and_chest(
     from pydicom.data import get_testdata_file
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(locale="ja-JP", viewport={"width": 1400, "height": 1000})
+    context = new_context(browser, locale="ja-JP", viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     base_url = e2e_server.url
 
@@ -169,7 +179,7 @@ def test_bad_file_reason_in_japanese(
 ) -> None:
     bad_file = tmp_path / "not-a-radiograph.dcm"
     bad_file.write_bytes(b"<html><body>not an image</body></html>" * 10)
-    context = browser.new_context(locale="ja-JP", viewport={"width": 1200, "height": 800})
+    context = new_context(browser, locale="ja-JP", viewport={"width": 1200, "height": 800})
     page = context.new_page()
     sign_in(page, e2e_server.url, e2e_clinician.username)
 
@@ -195,7 +205,7 @@ def test_png_upload_asks_for_patient_id(
 
     png = tmp_path / "lateral.png"
     Image.fromarray(np.random.default_rng(3).integers(0, 255, size=(256, 160), dtype=np.uint8)).save(png)
-    context = browser.new_context(locale="en-US", viewport={"width": 1200, "height": 900})
+    context = new_context(browser, locale="en-US", viewport={"width": 1200, "height": 900})
     page = context.new_page()
     sign_in(page, e2e_server.url, e2e_clinician.username)
 
