@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from screening.models import (
     AnalysisRun,
@@ -156,7 +158,9 @@ def test_outcome_post_keeps_history(study, oversight_clients):
     client = oversight_clients["clinician"]
 
     client.post(url, {"mri_done": "no"})
-    client.post(url, {"mri_done": "yes", "mri_date": "2026-11-20", "fresh_levels": ["L3"]})
+    # A past date relative to the clock, because a date after today is rejected.
+    mri_date = timezone.localdate() - dt.timedelta(days=14)
+    client.post(url, {"mri_done": "yes", "mri_date": mri_date.isoformat(), "fresh_levels": ["L3"]})
 
     assert MRIOutcome.objects.filter(study=study).count() == 2
     report = client.get(reverse("screening:report", args=[study.pk])).content.decode()

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from screening.models import AuditEvent, MRIOutcome, VertebraFinding, VertebraReview
 from screening.services.review import (
@@ -103,7 +104,8 @@ def test_outcome_history_keeps_every_outcome(study, reviewer):
         study.pk,
         recorded_by=reviewer,
         mri_done=True,
-        mri_date=dt.date(2026, 11, 2),
+        # A past date relative to the clock, because a date after today is rejected.
+        mri_date=timezone.localdate() - dt.timedelta(days=30),
         fresh_levels=["l3", "L1", "L3"],
     )
 
