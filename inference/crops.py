@@ -1,7 +1,9 @@
 """Square vertebra crops cut from the 8-bit rendering around a detected box.
 
 Training, screening and the Grad-CAM overlays all cut crops here, so a model is
-always given crops made the same way.
+always given crops made the same way. Classifier input goes through
+``model_crop``, which also mirrors a crop of a patient facing right (see
+``inference.orientation``); overlays show the unmirrored crop.
 
 Geometry: the crop is a square centred on the box centre. Its side is the longer
 box side times ``1 + 2 * margin``, so ``margin`` is the share of the longer side
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from inference.orientation import DEFAULT_ANTERIOR_SIDE, AnteriorSide, to_model_view
 from inference.result import Box
 
 
@@ -80,3 +83,14 @@ def crop_square(rendering: np.ndarray, box: Box, margin: float, size: int) -> np
     if window.side != size:
         cut = cut.resize((size, size), Image.Resampling.BILINEAR)
     return np.asarray(cut, dtype=np.uint8).copy()
+
+
+def model_crop(
+    rendering: np.ndarray, box: Box, margin: float, size: int, anterior_side: AnteriorSide = DEFAULT_ANTERIOR_SIDE
+) -> np.ndarray:
+    """Cut the crop that a classifier receives: ``crop_square``, mirrored when the patient faces right.
+
+    Training, calibration, evaluation and screening all cut classifier input
+    here, so a model always sees the anterior wall on the left.
+    """
+    return to_model_view(crop_square(rendering, box, margin, size), anterior_side)

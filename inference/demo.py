@@ -54,7 +54,7 @@ from inference.training.data import (
     LabelledImage,
     data_summary,
     detector_images,
-    read_renderings,
+    read_images,
     vertebra_samples,
 )
 from inference.training.detector import DetectorTrainingConfig, train_detector, write_yolo_dataset
@@ -151,7 +151,8 @@ def build_demo_bundle(
     with _stage(timings, "phantoms"):
         train_images, val_images, test_images = _phantom_splits(work, settings, seed)
     with _stage(timings, "reading"):
-        renderings = read_renderings([*train_images, *val_images], description="reading training images")
+        read, renderings = read_images([*train_images, *val_images], description="reading training images")
+        train_images, val_images = read[: len(train_images)], read[len(train_images) :]
 
     with _stage(timings, "detector"):
         detector = _train_detector(work, settings, train_images, val_images, renderings, device, seed)

@@ -40,8 +40,15 @@ from inference.detection import DetectionOutcome, Detector, resolve_device
 from inference.errors import ImagingError
 from inference.gradcam import FeatureRecorder, classifier_weight, ensemble_map, gradcam_maps, paste_into_image
 from inference.imaging.types import ImagingWarning, Radiograph
+from inference.orientation import (
+    AnteriorSide,
+    Orientation,
+    maps_to_image_view,
+    radiograph_orientation,
+    to_model_view,
+)
 from inference.overlays import LabelledBox, save_crop, save_crop_overlay, save_full_image_cam, save_overview
-from inference.regions import REGION_GEOMETRY, outside_area_fraction, region_shares, region_warnings
+from inference.regions import outside_area_fraction, region_geometry, region_shares, region_warnings
 from inference.result import (
     CLASSES,
     ENSEMBLE,
@@ -137,12 +144,20 @@ def load_models(bundle_dir: str | Path, *, device: str = "cpu", cpu_threads: int
     )
 
 
-def screen(radiograph: Radiograph, models: LoadedModels, *, overlay_dir: Path | None = None) -> ScreeningResult:
+def screen(
+    radiograph: Radiograph,
+    models: LoadedModels,
+    *,
+    overlay_dir: Path | None = None,
+    facing: str | None = None,
+) -> ScreeningResult:
     """Screen one radiograph and return its result.
 
     With ``overlay_dir``, the overview, the full-image Grad-CAM maps, and for
     each vertebra its crop and every model's and the ensemble's map are
     written there as PNG. Paths in the result are relative to ``overlay_dir``.
+    ``facing`` ("left" or "right") is the side the patient faces when a person
+    stated it; it overrides the DICOM header (see ``inference.orientation``).
     """
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -152,10 +167,11 @@ def screen(radiograph: Radiograph, models: LoadedModels, *, overlay_dir: Path | 
     if models.manifest.demo:
         warnings.insert(0, DEMO_WARNING)
     reasons = [_imaging_message(w) for w in radiograph.blocking_warnings]
+    orientation = radiograph_orientation(radiograph, stated_facing=facing)
     if reasons:
         logger.info("study not assessable: %s", ", ".join(r.code for r in reasons), extra={"reasons": len(reasons)})
         timings["total"] = _elapsed_ms(started)
-        return _result("not_assessable", (), reasons, warnings, radiograph, models, timings)
+        return _result("not_assessable", (), reasons, warnings, radiograph, models, timings, orientation)
 
     with _timed(timings, "detection"):
         outcome = models.detector.detect(radiograph.rendering)
@@ -164,9 +180,11 @@ def screen(radiograph: Radiograph, models: LoadedModels, *, overlay_dir: Path | 
         reasons.append(NO_LUMBAR_LEVELS)
         overview = _write_overview(radiograph, outcome, (), models, overlay_dir, timings)
         timings["total"] = _elapsed_ms(started)
-        return _result("not_assessable", (), reasons, warnings, radiograph, models, timings, outcome, overview)
+        return _result(
+            "not_assessable", (), reasons, warnings, radiograph, models, timings, orientation, outcome, overview
+        )
 
-    output = classify_detections(radiograph, outcome.lumbar, models, overlay_dir=overlay_dir)
+    output = classify_detections(radiograph, outcome.lumbar, models, overlay_dir=overlay_dir, orientation=orientation)
     timings.update(output.timings_ms)
     overview = _write_overview(radiograph, outcome, output.findings, models, overlay_dir, timings)
 
@@ -191,6 +209,7 @@ def screen(radiograph: Radiograph, models: LoadedModels, *, overlay_dir: Path | 
         radiograph,
         models,
         timings,
+        orientation,
         outcome,
         overview,
         output.full_image_cam_overlays,
@@ -212,7 +231,7 @@ def unreadable_result(path: str | Path, error: ImagingError, models: LoadedModel
         bundle=models.bundle_info,
         imaging={"source_path": str(path), "error": error.to_dict()},
         device=models.device,
-        cam_region_geometry=dict(REGION_GEOMETRY),
+        cam_region_geometry=region_geometry(Orientation()),
     )
 
 
@@ -222,22 +241,31 @@ def classify_detections(
     models: LoadedModels,
     *,
     overlay_dir: Path | None = None,
+    orientation: Orientation | None = None,
 ) -> ClassificationOutput:
     """Classify the given lumbar detections with every model and compute their Grad-CAM maps and regions.
 
     ``screen`` calls this after detection; tests call it directly with chosen
     boxes, because a randomly initialised detector finds nothing. Findings
-    keep the order of ``detections``.
+    keep the order of ``detections``. ``orientation`` defaults to the one the
+    radiograph's header gives; crops of a patient facing right are mirrored
+    for the models and their maps mirrored back.
     """
     if not detections:
         raise ValueError("classify_detections needs at least one detection")
+    if orientation is None:
+        orientation = radiograph_orientation(radiograph)
+    side = orientation.anterior_side
     timings: dict[str, float] = {}
     margin = models.manifest.crop.margin
     windows = [crop_window(d.box, margin) for d in detections]
     with _timed(timings, "crops"):
         crops = _crops_by_size(radiograph.rendering, detections, margin, models.classifiers)
 
-    runs = [_run_classifier(loaded, crops[loaded.spec.input_size], models.device, timings) for loaded in models.classifiers]
+    runs = [
+        _run_classifier(loaded, crops[loaded.spec.input_size], side, models.device, timings)
+        for loaded in models.classifiers
+    ]
     ensemble = np.mean([run.probabilities for run in runs], axis=0)  # (N, classes)
     ensemble_classes = [int(i) for i in np.argmax(ensemble, axis=1)]
 
@@ -247,7 +275,7 @@ def classify_detections(
         ensemble_maps = _ensemble_maps(for_ensemble)
 
     with _timed(timings, "regions"):
-        regions, region_notes = _regions(detections, windows, own_maps, ensemble_maps, runs)
+        regions, region_notes = _regions(detections, windows, own_maps, ensemble_maps, runs, side)
 
     findings = []
     for index, detection in enumerate(detections):
@@ -286,9 +314,11 @@ class _ClassifierRun:
     predicted: list[int]
     features: torch.Tensor
     weight: torch.Tensor
+    anterior_side: AnteriorSide
 
     def maps(self, classes: Sequence[int]) -> np.ndarray:
-        return gradcam_maps(self.features, self.weight, classes, self.input_size)
+        """Return the Grad-CAM maps for ``classes`` in the orientation of the image, not of the model input."""
+        return maps_to_image_view(gradcam_maps(self.features, self.weight, classes, self.input_size), self.anterior_side)
 
 
 def _crops_by_size(
@@ -299,10 +329,14 @@ def _crops_by_size(
 
 
 def _run_classifier(
-    loaded: LoadedClassifier, crops: list[np.ndarray], device: str, timings: dict[str, float]
+    loaded: LoadedClassifier,
+    crops: list[np.ndarray],
+    anterior_side: AnteriorSide,
+    device: str,
+    timings: dict[str, float],
 ) -> _ClassifierRun:
     architecture = loaded.spec.architecture
-    batch = to_tensor_batch(crops, loaded.spec).to(device)
+    batch = to_tensor_batch([to_model_view(crop, anterior_side) for crop in crops], loaded.spec).to(device)
     with _timed(timings, f"classify_{architecture}"), torch.inference_mode():
         with FeatureRecorder(loaded.model, architecture) as recorder:
             logits = loaded.model(batch)
@@ -316,6 +350,7 @@ def _run_classifier(
         predicted=[int(i) for i in np.argmax(probabilities, axis=1)],
         features=features,
         weight=classifier_weight(loaded.model, architecture),
+        anterior_side=anterior_side,
     )
 
 
@@ -338,19 +373,22 @@ def _regions(
     own_maps: dict[str, np.ndarray],
     ensemble_maps: np.ndarray,
     runs: Sequence[_ClassifierRun],
+    anterior_side: AnteriorSide,
 ) -> tuple[list[dict[str, dict[str, float]]], list[tuple[Message, ...]]]:
     regions: list[dict[str, dict[str, float]]] = []
     notes: list[tuple[Message, ...]] = []
     for index, (detection, window) in enumerate(zip(detections, windows, strict=True)):
         shares = {
             run.architecture: region_shares(
-                own_maps[run.architecture][index], window.box_in_crop(detection.box, run.input_size)
+                own_maps[run.architecture][index],
+                window.box_in_crop(detection.box, run.input_size),
+                anterior_side=anterior_side,
             )
             for run in runs
         }
         ensemble_size = ensemble_maps.shape[1]
         ensemble_box = window.box_in_crop(detection.box, ensemble_size)
-        shares[ENSEMBLE] = region_shares(ensemble_maps[index], ensemble_box)
+        shares[ENSEMBLE] = region_shares(ensemble_maps[index], ensemble_box, anterior_side=anterior_side)
         regions.append(shares)
         notes.append(
             region_warnings(
@@ -483,6 +521,7 @@ def _result(
     radiograph: Radiograph,
     models: LoadedModels,
     timings: dict[str, float],
+    orientation: Orientation,
     outcome: DetectionOutcome | None = None,
     overview: str | None = None,
     full_image_cam_overlays: dict[str, str] | None = None,
@@ -501,7 +540,7 @@ def _result(
         full_image_cam_overlays=dict(full_image_cam_overlays or {}),
         timings_ms=dict(timings),
         device=models.device,
-        cam_region_geometry=dict(REGION_GEOMETRY),
+        cam_region_geometry=region_geometry(orientation),
     )
 
 

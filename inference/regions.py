@@ -13,26 +13,21 @@ box, in crop coordinates:
 The walls include the corners, where anterior buckling of a fresh fracture shows.
 A pixel belongs to the region that contains its centre.
 
-Which side is anterior depends on the way the patient faces. The convention
-here is that the patient faces left, so the anterior wall is on the left of the
-image. The phantom generator draws patients facing left, and lateral lumbar
-films are commonly hung that way. Every result stores the convention in
-``REGION_GEOMETRY``.
-NOTE: a film of a patient facing right swaps the anterior and posterior shares;
-the orientation is not detected from the image.
+Which side is anterior depends on the way the patient faces: callers pass
+``anterior_side`` from ``inference.orientation``, which reads it from the label
+or the DICOM header and otherwise assumes that the patient faces left. Every
+result stores the side used in its region geometry (``region_geometry``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from inference.orientation import DEFAULT_ANTERIOR_SIDE, AnteriorSide, Orientation
 from inference.result import CAM_REGIONS, Box, Message
 
-AnteriorSide = Literal["left", "right"]
-
-ANTERIOR_SIDE: AnteriorSide = "left"
 WALL_FRACTION = 0.2
 ENDPLATE_FRACTION = 0.2
 # A map with more than this share of its mass outside the box did not look at the vertebral body.
@@ -43,16 +38,21 @@ OUTSIDE_WARNING_SHARE = 0.5
 # NOTE: 1.25 is a judgement, not a value fitted on data.
 OUTSIDE_DENSITY_RATIO = 1.25
 
-REGION_GEOMETRY: dict[str, Any] = {
-    "body": "detected box",
-    "anterior_side": ANTERIOR_SIDE,
-    "wall_fraction_of_width": WALL_FRACTION,
-    "endplate_fraction_of_height": ENDPLATE_FRACTION,
-    "corners_belong_to": "walls",
-}
 
 
-def region_masks(size: int, box: Box, *, anterior_side: AnteriorSide = ANTERIOR_SIDE) -> dict[str, np.ndarray]:
+def region_geometry(orientation: Orientation) -> dict[str, Any]:
+    """Return how the regions were laid out, for the result: the body, the anterior side and its source."""
+    return {
+        "body": "detected box",
+        "anterior_side": orientation.anterior_side,
+        "anterior_side_source": orientation.source,
+        "wall_fraction_of_width": WALL_FRACTION,
+        "endplate_fraction_of_height": ENDPLATE_FRACTION,
+        "corners_belong_to": "walls",
+    }
+
+
+def region_masks(size: int, box: Box, *, anterior_side: AnteriorSide = DEFAULT_ANTERIOR_SIDE) -> dict[str, np.ndarray]:
     """Return one boolean (size, size) mask per name in ``CAM_REGIONS``; the masks partition the crop.
 
     ``box`` is the vertebral body in crop pixel coordinates (see
@@ -82,7 +82,7 @@ def region_masks(size: int, box: Box, *, anterior_side: AnteriorSide = ANTERIOR_
     }
 
 
-def region_shares(cam: np.ndarray, box: Box, *, anterior_side: AnteriorSide = ANTERIOR_SIDE) -> dict[str, float]:
+def region_shares(cam: np.ndarray, box: Box, *, anterior_side: AnteriorSide = DEFAULT_ANTERIOR_SIDE) -> dict[str, float]:
     """Return the share of ``cam`` mass in each region of ``CAM_REGIONS``.
 
     ``cam`` is a non-negative (S, S) map over the crop and ``box`` the

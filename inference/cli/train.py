@@ -28,6 +28,7 @@ from inference.training.data import (
     data_summary,
     detector_images,
     from_labelled_dataset,
+    read_images,
     read_renderings,
     vertebra_samples,
 )
@@ -242,7 +243,8 @@ def run_train_classifiers(args: argparse.Namespace) -> int:
     initial = _initial_weights(args.initial_weights)
 
     splits = load_split(args)
-    renderings = read_renderings([*splits["train"], *splits["validation"]])
+    read, renderings = read_images([*splits["train"], *splits["validation"]])
+    splits = {**splits, "train": read[: len(splits["train"])], "validation": read[len(splits["train"]) :]}
     config = ClassifierTrainingConfig(
         input_size=args.input_size,
         margin=args.margin,
@@ -292,7 +294,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     validation = splits["validation"]
     specs = classifier_specs(read_record(args.bundle, CLASSIFIERS_RECORD))
     margin = float(read_record(args.bundle, CLASSIFIERS_RECORD)["margin"])
-    renderings = read_renderings(validation)
+    validation, renderings = read_images(validation)
     samples = vertebra_samples(validation)
     device = resolve_device(args.device)
     probabilities = ensemble_probabilities(

@@ -30,12 +30,13 @@ from tqdm.auto import tqdm  # noqa: E402
 
 from inference.bundle import verify_bundle  # noqa: E402
 from inference.classification import load_classifier, to_tensor_batch  # noqa: E402
-from inference.crops import crop_square, crop_window  # noqa: E402
+from inference.crops import crop_window, model_crop  # noqa: E402
 from inference.evaluation.report import write_json  # noqa: E402
 from inference.gradcam import FeatureRecorder, classifier_weight, ensemble_map, gradcam_maps  # noqa: E402
+from inference.orientation import maps_to_image_view  # noqa: E402
 from inference.regions import region_shares  # noqa: E402
 from inference.result import CAM_REGIONS, CLASSES, LUMBAR_LEVELS  # noqa: E402
-from inference.training.data import LabelledImage, read_renderings  # noqa: E402
+from inference.training.data import LabelledImage, read_images  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,9 @@ class CamCases:
     """Ensemble Grad-CAM results of labelled vertebrae.
 
     ``shares`` is (N, len(CAM_REGIONS)) in ``CAM_REGIONS`` order, ``maps`` is
-    (N, S, S) in 0..1 and ``labels`` the reference class index of each row.
+    (N, S, S) in 0..1 with the anterior side on the left (as the models see
+    the crops, so that class means overlay), and ``labels`` the reference
+    class index of each row.
     """
 
     labels: np.ndarray
@@ -66,7 +69,7 @@ def compute_cam_cases(
     """Compute the ensemble map and its region shares for every labelled L1 to L5 vertebra of ``images``."""
     manifest = verify_bundle(bundle_dir)
     if renderings is None:
-        renderings = read_renderings(images, progress=progress)
+        images, renderings = read_images(images, progress=progress)
     rows = [
         (image, level)
         for image in images
@@ -88,7 +91,7 @@ def compute_cam_cases(
         for start in range(0, len(rows), BATCH):
             chunk = rows[start : start + BATCH]
             crops = [
-                crop_square(renderings[image.image_id], image.boxes[level], margin, spec.input_size)
+                model_crop(renderings[image.image_id], image.boxes[level], margin, spec.input_size, image.anterior_side)
                 for image, level in chunk
             ]
             batch = to_tensor_batch(crops, spec).to(device)
@@ -104,8 +107,10 @@ def compute_cam_cases(
         [
             [
                 region_shares(
-                    ensemble[index],
+                    # Regions are laid out on the image, so the map goes back to the image's orientation.
+                    maps_to_image_view(ensemble[index][None], image.anterior_side)[0],
                     crop_window(image.boxes[level], margin).box_in_crop(image.boxes[level], size),
+                    anterior_side=image.anterior_side,
                 )[name]
                 for name in CAM_REGIONS
             ]

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from inference.bundle import BundleManifest, verify_bundle
 from inference.classification import load_classifier, to_tensor_batch
-from inference.crops import crop_square
+from inference.crops import model_crop
 from inference.evaluation.metrics import (
     DEFAULT_BOOTSTRAP,
     Bootstrap,
@@ -33,7 +33,7 @@ from inference.evaluation.metrics import (
 )
 from inference.evaluation.report import write_report
 from inference.result import CLASSES, LUMBAR_LEVELS
-from inference.training.data import LabelledImage, read_renderings
+from inference.training.data import LabelledImage, read_images
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def predict(
     manifest = verify_bundle(bundle_dir)
     device = resolve_device(device)
     if renderings is None:
-        renderings = read_renderings(images, progress=progress)
+        images, renderings = read_images(images, progress=progress)
     predicted, truths = _detect(bundle_dir, manifest, images, renderings, device=device, progress=progress)
 
     case_rows = [
@@ -86,7 +86,13 @@ def predict(
             str(Path(bundle_dir) / spec.file), spec, num_classes=len(CLASSES), device=device
         )
         crops = [
-            crop_square(renderings[image.image_id], image.boxes[level], manifest.crop.margin, spec.input_size)
+            model_crop(
+                renderings[image.image_id],
+                image.boxes[level],
+                manifest.crop.margin,
+                spec.input_size,
+                image.anterior_side,
+            )
             for image, level in case_rows
         ]
         outputs = []

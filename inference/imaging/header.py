@@ -137,6 +137,7 @@ def read_header(ds: Dataset) -> HeaderFacts:
         sop_class_uid=text_value(ds, "SOPClassUID"),
         body_part_examined=text_value(ds, "BodyPartExamined"),
         view_position=text_value(ds, "ViewPosition"),
+        patient_orientation=text_value(ds, "PatientOrientation"),
         laterality=text_value(ds, "ImageLaterality") or text_value(ds, "Laterality"),
         patient_id=text_value(ds, "PatientID"),
         patient_name=text_value(ds, "PatientName"),

@@ -37,6 +37,7 @@ class HeaderFacts:
     sop_class_uid: str | None = None
     body_part_examined: str | None = None
     view_position: str | None = None
+    patient_orientation: str | None = None  # DICOM Patient Orientation, e.g. "P\\F" (rows, columns)
     laterality: str | None = None
     patient_id: str | None = None
     patient_name: str | None = None

@@ -1,6 +1,6 @@
 """Training of the three vertebra classifiers on crops cut the way screening cuts them.
 
-Crops come from ``inference.crops.crop_square`` on the 8-bit rendering of
+Crops come from ``inference.crops.model_crop`` on the 8-bit rendering of
 ``inference.imaging.load`` and are normalised by
 ``inference.classification.to_tensor_batch``, so screening feeds a trained
 model the same input that it was trained on.
@@ -8,8 +8,9 @@ model the same input that it was trained on.
 Augmentation suits lateral radiographs: a small jitter of the box (position
 and size, as detector boxes vary), a small rotation, brightness, contrast and
 gamma changes, and Gaussian noise. There is no vertical flip, which would swap
-the superior and inferior endplates, and no horizontal flip, because the
-anterior side of the crop is not tracked. Classes are balanced with a
+the superior and inferior endplates, and no horizontal flip, because every crop
+is cut with the anterior side on the left (``inference.crops.model_crop``) and
+the anterior wall is where fresh fractures show cortical buckling. Classes are balanced with a
 weighted cross-entropy loss (inverse class frequency). Training stops early
 when the balanced validation accuracy has not improved for ``patience``
 epochs, and the weights of the best epoch are kept.
@@ -33,7 +34,8 @@ from tqdm.auto import tqdm
 
 from inference.bundle import ClassifierSpec
 from inference.classification import build_classifier, load_classifier, to_tensor_batch
-from inference.crops import crop_square
+from inference.crops import model_crop
+from inference.orientation import DEFAULT_ANTERIOR_SIDE, AnteriorSide
 from inference.result import CLASSES, Box
 
 logger = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ class VertebraSample:
     level: str
     box: Box
     label: int  # index into CLASSES
+    anterior_side: AnteriorSide = DEFAULT_ANTERIOR_SIDE  # crops are mirrored when "right"
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,9 @@ def cut_crops(
     samples: Sequence[VertebraSample], renderings: Mapping[str, np.ndarray], margin: float, size: int
 ) -> np.ndarray:
     """Cut the unaugmented crop of every sample; returns (N, size, size) uint8."""
-    crops = [crop_square(renderings[sample.image_id], sample.box, margin, size) for sample in samples]
+    crops = [
+        model_crop(renderings[sample.image_id], sample.box, margin, size, sample.anterior_side) for sample in samples
+    ]
     return np.stack(crops) if crops else np.zeros((0, size, size), dtype=np.uint8)
 
 
@@ -287,11 +292,12 @@ def _augmented_batch(
     """Cut jittered crops and apply rotation and intensity changes; returns the normalised (N, 3, S, S) batch."""
     augmentation = config.augmentation
     crops = [
-        crop_square(
+        model_crop(
             renderings[sample.image_id],
             _jittered_box(sample.box, augmentation, rng),
             config.margin,
             config.input_size,
+            sample.anterior_side,
         )
         for sample in samples
     ]

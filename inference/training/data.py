@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from inference.imaging import load
+from inference.orientation import DEFAULT_ANTERIOR_SIDE, AnteriorSide, radiograph_orientation
 from inference.result import CLASSES, LUMBAR_LEVELS, Box
 from inference.training.classifiers import VertebraSample
 from inference.training.detector import DetectorImage
@@ -30,7 +31,9 @@ class LabelledImage:
 
     ``boxes`` and ``classes`` are keyed by level name ("T12", "L1" ... "S1");
     classes are names from ``CLASSES``. ``second_reader`` holds a second
-    reference class per level when a second reading exists.
+    reference class per level when a second reading exists. ``facing`` is the
+    side the label states, if any; ``anterior_side`` is the side used for
+    classifier crops, decided by ``read_images`` from the label or the header.
     """
 
     image_id: str
@@ -39,6 +42,8 @@ class LabelledImage:
     boxes: Mapping[str, Box]
     classes: Mapping[str, str]
     second_reader: Mapping[str, str] = field(default_factory=dict)
+    facing: str | None = None
+    anterior_side: AnteriorSide = DEFAULT_ANTERIOR_SIDE
 
 
 def from_labelled_dataset(dataset: Iterable[Any]) -> list[LabelledImage]:
@@ -60,6 +65,8 @@ def from_labelled_dataset(dataset: Iterable[Any]) -> list[LabelledImage]:
                 boxes=boxes,
                 classes=classes,
                 second_reader=second,
+                facing=item.facing,
+                anterior_side=item.facing if item.facing in ("left", "right") else DEFAULT_ANTERIOR_SIDE,
             )
         )
     return converted
@@ -72,14 +79,30 @@ def load_labelled_images(folder: Path) -> list[LabelledImage]:
     return from_labelled_dataset(load_labelled_folder(folder))
 
 
+def read_images(
+    images: Sequence[LabelledImage], *, progress: bool = True, description: str = "reading images"
+) -> tuple[list[LabelledImage], dict[str, np.ndarray]]:
+    """Read every image with ``inference.imaging.load``.
+
+    Returns the images with ``anterior_side`` decided (the label's ``facing``
+    first, then the DICOM Patient Orientation, else left), in the given order,
+    and image id -> (H, W) uint8 rendering.
+    """
+    resolved = []
+    renderings = {}
+    for image in tqdm(images, desc=description, unit="image", disable=not progress, leave=False):
+        radiograph = load(image.path)
+        renderings[image.image_id] = radiograph.rendering
+        orientation = radiograph_orientation(radiograph, stated_facing=image.facing)
+        resolved.append(replace(image, anterior_side=orientation.anterior_side))
+    return resolved, renderings
+
+
 def read_renderings(
     images: Sequence[LabelledImage], *, progress: bool = True, description: str = "reading images"
 ) -> dict[str, np.ndarray]:
     """Read every image with ``inference.imaging.load`` and return image id -> (H, W) uint8 rendering."""
-    renderings = {}
-    for image in tqdm(images, desc=description, unit="image", disable=not progress, leave=False):
-        renderings[image.image_id] = load(image.path).rendering
-    return renderings
+    return read_images(images, progress=progress, description=description)[1]
 
 
 def vertebra_samples(
@@ -97,6 +120,7 @@ def vertebra_samples(
                         level=level,
                         box=image.boxes[level],
                         label=CLASSES.index(image.classes[level]),
+                        anterior_side=image.anterior_side,
                     )
                 )
     return samples

@@ -30,6 +30,7 @@ FIELD_LABELS = {
     "sop_class_uid": _("SOP class UID"),
     "body_part_examined": _("Body part examined"),
     "view_position": _("View position"),
+    "patient_orientation": _("Patient orientation"),
     "laterality": _("Laterality"),
     "patient_id": _("Patient ID"),
     "patient_sex": _("Sex"),

@@ -83,6 +83,7 @@ def build_report_context(study: Study) -> dict[str, Any]:
         else "",
         "provenance_rows": _provenance_rows(radiograph) if radiograph else [],
         "header_rows": _header_rows(radiograph) if radiograph else [],
+        "orientation_note": _orientation_note(run),
     }
     context.update(_run_summary(run, findings))
     return context
@@ -279,12 +280,48 @@ def _header_rows(radiograph: Any) -> list[dict[str, Any]]:
         (_("Modality"), header.get("modality")),
         (_("Body part examined"), header.get("body_part_examined")),
         (_("View position"), header.get("view_position")),
+        (_("Patient orientation"), header.get("patient_orientation")),
         (_("Laterality"), header.get("laterality")),
         (_("Manufacturer"), header.get("manufacturer")),
         (_("Study Instance UID"), header.get("study_instance_uid")),
         (_("SOP Instance UID"), header.get("sop_instance_uid")),
     ]
     return [{"label": label, "value": value} for label, value in rows]
+
+
+def _orientation_note(run: AnalysisRun | None) -> str:
+    """Return the note on which way the patient faces for the CAM regions, and where that side came from."""
+    if run is None or not run.result:
+        return ""
+    geometry = run.result.get("cam_region_geometry") or {}
+    side = geometry.get("anterior_side", "left")
+    # Results stored before the source was recorded always assumed a patient facing left.
+    source = geometry.get("anterior_side_source", "assumed")
+    if source == "assumed":
+        return str(
+            _(
+                "The file does not state which way the patient faces, so the patient is assumed to face left "
+                "(anterior wall on the left of the image). If the patient faces right, the models saw a mirrored "
+                "view and the anterior and posterior wall shares are swapped."
+            )
+        )
+    if source == "stated":
+        if side == "right":
+            return str(
+                _(
+                    "The patient faces right (stated at upload): crops were mirrored for the models, and the "
+                    "anterior wall is on the right of the image."
+                )
+            )
+        return str(_("The patient faces left (stated at upload): the anterior wall is on the left of the image."))
+    if side == "right":
+        return str(
+            _(
+                "The patient faces right (DICOM Patient Orientation): crops were mirrored for the models, and "
+                "the anterior wall is on the right of the image."
+            )
+        )
+    return str(_("The patient faces left (DICOM Patient Orientation): the anterior wall is on the left of the image."))
 
 
 def _pair(first: Any, second: Any, separator: str = " / ") -> str:

@@ -85,6 +85,49 @@ def test_augmented_batch_shape_and_no_vertical_flip() -> None:
     assert bool(torch.all(top > bottom))
 
 
+def test_augmented_batch_mirrors_patient_facing_right() -> None:
+    from inference.bundle import ClassifierSpec
+
+    # Bright right half: a patient facing right has the anterior wall there, and the model must see it on the left.
+    rendering = np.zeros((200, 200), dtype=np.uint8)
+    rendering[:, 100:] = 220
+    samples = [VertebraSample("a", "p", "L1", Box(60, 60, 140, 140), 0, anterior_side="right")] * 4
+    config = ClassifierTrainingConfig(input_size=32)
+    spec = ClassifierSpec("resnet50", "resnet50.pt", "", 32, config.mean, config.std)
+
+    batch = _augmented_batch(
+        samples, {"a": rendering}, spec, config, np.random.default_rng(0), torch.Generator().manual_seed(0)
+    )
+
+    left = batch[:, 0, :, :12].mean(dim=(1, 2))
+    right = batch[:, 0, :, -12:].mean(dim=(1, 2))
+    assert bool(torch.all(left > right))
+
+
+def test_vertebra_samples_take_side_from_label_facing(tmp_path: Path) -> None:
+    from inference.training.data import LabelledImage, vertebra_samples
+
+    image = LabelledImage(
+        "a", "p", tmp_path / "a.png", {"L1": Box(1, 1, 9, 9)}, {"L1": "normal"}, facing="right", anterior_side="right"
+    )
+
+    samples = vertebra_samples([image])
+
+    assert [sample.anterior_side for sample in samples] == ["right"]
+
+
+def test_read_images_resolves_side_from_header(phantom_dicom: Path) -> None:
+    from inference.training.data import LabelledImage, read_images
+
+    stated = LabelledImage("a", "p", phantom_dicom, {}, {}, facing="right", anterior_side="right")
+    unstated = LabelledImage("b", "p", phantom_dicom, {}, {})
+
+    images, renderings = read_images([stated, unstated], progress=False)
+
+    assert [image.anterior_side for image in images] == ["right", "left"]  # the label wins over P\F
+    assert set(renderings) == {"a", "b"}
+
+
 def test_fractions_argument_parses_and_rejects() -> None:
     assert fractions_argument("0.7,0.15,0.15") == pytest.approx((0.7, 0.15, 0.15))
     with pytest.raises(argparse.ArgumentTypeError, match="sum to 1"):

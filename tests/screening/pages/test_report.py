@@ -181,3 +181,35 @@ def test_report_marks_levels_reaching_fresh_threshold(clinician_page_client: Cli
         r'<tr data-level="(L\d)" class="class-\w+">(?:(?!</tr>).)*?data-testid="fresh-threshold"', html, re.S
     )
     assert marked == ["L3"]
+
+
+def _with_region_geometry(study: Any, **geometry: str) -> Any:
+    run = study.current_run
+    run.result = {"cam_region_geometry": {"body": "detected box", **geometry}}
+    run.save(update_fields=["result"])
+    return study
+
+
+def test_report_states_patient_facing_right_from_header(clinician_page_client: Client) -> None:
+    study = _with_region_geometry(make_study(), anterior_side="right", anterior_side_source="header")
+
+    html = report_html(clinician_page_client, study)
+
+    assert 'data-testid="orientation-note"' in html
+    assert "The patient faces right (DICOM Patient Orientation)" in html
+
+
+def test_report_warns_when_facing_was_assumed(clinician_page_client_ja: Client) -> None:
+    study = _with_region_geometry(make_study(), anterior_side="left", anterior_side_source="assumed")
+
+    html = report_html(clinician_page_client_ja, study)
+
+    assert "患者は左向き（画像の左側が前壁）と仮定しています" in html
+
+
+def test_report_reads_old_results_without_source_as_assumed(clinician_page_client: Client) -> None:
+    study = _with_region_geometry(make_study(), anterior_side="left")
+
+    html = report_html(clinician_page_client, study)
+
+    assert "the patient is assumed to face left" in html
