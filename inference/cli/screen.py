@@ -49,6 +49,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument(
         "--frame", type=int, metavar="K", help="frame index (from 0) to read from multi-frame DICOM files"
     )
+    parser.add_argument(
+        "--facing",
+        choices=("left", "right"),
+        help="the side every patient faces; overrides the DICOM Patient Orientation "
+        "(default: from the DICOM header, else left)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -103,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             if folder is not None:
                 folder.mkdir(parents=True, exist_ok=True)
-            result = screen(radiograph, models, overlay_dir=folder)
+            result = screen(radiograph, models, overlay_dir=folder, facing=args.facing)
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "result.json").write_text(result.to_json(), encoding="utf-8")

@@ -59,6 +59,21 @@ def test_screen_prints_one_result_per_file(
     assert (out / "broken.dcm" / "result.json").is_file()
 
 
+def test_screen_facing_option_reaches_result(
+    screening_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image, _ = spine_image()
+    png = tmp_path / "spine.png"
+    Image.fromarray(image).save(png)
+
+    status = main(["screen", str(png), "--bundle", str(screening_bundle), "--facing", "right"])
+    geometry = _lines(capsys.readouterr().out)[0]["cam_region_geometry"]
+
+    assert status == 0
+    assert geometry["anterior_side"] == "right"
+    assert geometry["anterior_side_source"] == "stated"
+
+
 def test_screen_reports_invalid_bundle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status = main(["screen", "x.png", "--bundle", str(tmp_path / "absent")])
 
