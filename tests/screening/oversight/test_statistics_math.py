@@ -145,6 +145,14 @@ def test_count_by_period_uses_local_time_zone():
     assert count_by_period(moments, "month", TOKYO) == {dt.date(2026, 11, 1): 1, dt.date(2026, 12, 1): 2}
 
 
+def test_count_by_week_starts_on_local_monday():
+    # Sunday 6 December at 14:30 UTC is still Sunday in Tokyo; at 15:30 UTC it is Monday 7 December there.
+    moments = [dt.datetime(2026, 12, 6, 14, 30, tzinfo=UTC), dt.datetime(2026, 12, 6, 15, 30, tzinfo=UTC)]
+
+    assert count_by_period(moments, "week", TOKYO) == {dt.date(2026, 11, 30): 1, dt.date(2026, 12, 7): 1}
+    assert count_by_period(moments, "week", UTC) == {dt.date(2026, 11, 30): 2}
+
+
 def _facts(
     study_id: int,
     *,
