@@ -164,25 +164,34 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
 
 
-def _empties_tables(item: pytest.Item) -> bool:
-    """Return True for a test that commits to the database and ends by emptying every table."""
+def _django_test_order(item: pytest.Item) -> int:
+    """Return 0 for a database test, 1 for a transactional one and 2 for one without the database.
+
+    This is the order of pytest-django and Django's own runner. A transactional test ends by
+    emptying every table, so it must come after the tests that read the migrations' rows.
+    """
     marker = item.get_closest_marker("django_db")
-    if marker is not None and (
-        marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences") or any(marker.args[:1])
-    ):
-        return True
     fixtures = getattr(item, "fixturenames", ())
-    return "transactional_db" in fixtures or "live_server" in fixtures
+    transactional = "transactional_db" in fixtures or "live_server" in fixtures
+    if marker is not None:
+        transactional = transactional or bool(
+            marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences") or any(marker.args[:1])
+        )
+    if transactional:
+        return 1
+    if marker is not None or "db" in fixtures:
+        return 0
+    return 2
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
-    """Run the transactional tests last, even after options that reorder tests (--ff, --nf).
+    """Sort the tests as pytest-django does, again after options that reorder them (--ff, --nf).
 
-    A transactional test ends by emptying every table, which also removes the role groups that the
-    data migrations created and that later tests look up. pytest-django sorts these tests last, as
-    Django does, but --ff and --nf reorder after it. The stable sort keeps their order otherwise.
+    The emptied tables include the role groups that the data migrations created and that later tests
+    look up, so a transactional test that --ff moves to the front makes those tests fail. The stable
+    sort keeps the order that other options chose within each group.
     """
     result = yield
-    items.sort(key=_empties_tables)
+    items.sort(key=_django_test_order)
     return result
