@@ -23,6 +23,8 @@ from screening.views.oversight.access import admin_role_required
 from screening.views.oversight.forms import AuditFilterForm
 
 EVENTS_PER_PAGE = 50
+# Query parameter of the newest sequence that a paged audit list shows.
+SNAPSHOT_PARAMETER = "upto"
 
 
 def _filters(request: HttpRequest) -> tuple[AuditFilterForm, AuditFilters]:
@@ -37,17 +39,42 @@ def _filters_for_audit(filters: AuditFilters) -> dict[str, str]:
     return {key: str(value) for key, value in vars(filters).items() if value not in (None, "")}
 
 
+def _snapshot_sequence(request: HttpRequest) -> int | None:
+    """Return the ``upto`` sequence that a page link carries, or None when it is missing or invalid."""
+    try:
+        sequence = int(request.GET.get(SNAPSHOT_PARAMETER, ""))
+    except ValueError:
+        return None
+    return sequence if sequence > 0 else None
+
+
 @admin_role_required
 def audit_page(request: HttpRequest) -> HttpResponse:
-    """Show the audit events that match the filters, newest first, one page at a time."""
+    """Show the audit events that match the filters, newest first, one page at a time.
+
+    Viewing the page records an event, so the list grows by one on every request. The first
+    page therefore fixes the newest sequence it lists, and the Newer/Older links carry it as
+    ``upto``: later pages read the same list, and every event appears on exactly one page.
+    """
     form, filters = _filters(request)
-    page = Paginator(filter_events(filters), EVENTS_PER_PAGE).get_page(request.GET.get("page"))
-    record_event(
+    event = record_event(
         AuditEvent.Action.AUDIT_VIEW, request=request, details={"filters": _filters_for_audit(filters)}
     )
+    upto = _snapshot_sequence(request) or event.sequence
+    events = filter_events(filters).filter(sequence__lte=upto)
+    page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode(), "actions": AuditEvent.Action}
+    query.pop(SNAPSHOT_PARAMETER, None)
+    page_query = query.copy()
+    page_query[SNAPSHOT_PARAMETER] = str(upto)
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "page_query": page_query.urlencode(),
+        "actions": AuditEvent.Action,
+    }
     return render(request, "oversight/audit.html", context)
 
 
