@@ -104,6 +104,9 @@ class PdfFinding:
     overlay_urls: list[tuple[str, str]]  # (model or "ensemble", file URL)
     reviewed_class: str | None
     review_agrees: bool | None
+    # True when the ensemble fresh probability reaches the run's threshold, which triggers the MRI
+    # recommendation even when another class is the most likely one.
+    reaches_fresh_threshold: bool = False
 
 
 def _media_url(relative: str) -> str:
@@ -121,7 +124,7 @@ def _probabilities(values: dict[str, float]) -> list[float | None]:
     return [values.get(name) for name in CLASS_NAMES]
 
 
-def _pdf_findings(run: AnalysisRun) -> list[PdfFinding]:
+def _pdf_findings(run: AnalysisRun, threshold: float | None) -> list[PdfFinding]:
     findings: list[VertebraFinding] = sorted(run.findings.all(), key=lambda finding: finding.level)
     reviews = current_reviews(finding.pk for finding in findings)
     rows = []
@@ -145,6 +148,7 @@ def _pdf_findings(run: AnalysisRun) -> list[PdfFinding]:
                 if review
                 else None,
                 review_agrees=review.agrees if review else None,
+                reaches_fresh_threshold=threshold is not None and finding.fresh_probability >= threshold,
             )
         )
     return rows
@@ -154,11 +158,15 @@ def _report_context(study: Study, language: str) -> dict[str, Any]:
     run = study.current_run if study.current_run_id else None
     runs = list(study.runs.order_by("-created_at", "-id"))
     threshold = run.thresholds.get("fresh") if run else None
-    findings = _pdf_findings(run) if run is not None and run.status == AnalysisRun.Status.DONE else []
-    fresh_levels = [
-        row.level
+    findings = (
+        _pdf_findings(run, float(threshold) if threshold is not None else None)
+        if run is not None and run.status == AnalysisRun.Status.DONE
+        else []
+    )
+    fresh_level_rows = [
+        {"level": row.level, "fresh_probability": row.ensemble[2] or 0.0}
         for row in findings
-        if threshold is not None and (row.ensemble[2] or 0.0) >= float(threshold)
+        if row.reaches_fresh_threshold
     ]
     full_image_cams = (
         [
@@ -180,7 +188,8 @@ def _report_context(study: Study, language: str) -> dict[str, Any]:
         "class_names": CLASS_NAMES,
         "fresh_threshold": threshold,
         "threshold_source": run.thresholds.get("source", "") if run else "",
-        "fresh_levels": fresh_levels,
+        "fresh_levels": [row["level"] for row in fresh_level_rows],
+        "fresh_level_rows": fresh_level_rows,
         "overview_url": _media_url(run.overview_overlay) if run else "",
         "full_image_cams": sorted(full_image_cams, key=lambda item: item[0] != ENSEMBLE),
         "outcome": current_outcome(study.pk),

@@ -22,7 +22,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from inference.result import CLASSES, LUMBAR_LEVELS
-from screening.models import MRIOutcome, Study, VertebraFinding, VertebraReview
+from screening.models import AnalysisRun, MRIOutcome, Study, VertebraFinding, VertebraReview
 
 Period = Literal["day", "week", "month"]
 PERIODS: tuple[Period, ...] = ("day", "week", "month")
@@ -37,11 +37,16 @@ NO_BUNDLE = ""  # bundle label of studies that have no finished run yet
 
 @dataclass(frozen=True)
 class VertebraFacts:
-    """The model's class for one vertebra and, when reviewed, the clinician's current class."""
+    """The model's class for one vertebra and, when reviewed, the clinician's current class.
+
+    ``model_class`` is the most likely class (argmax). ``reaches_fresh_threshold`` is True when the
+    ensemble fresh probability reaches the run's threshold, which is what the MRI flag counts.
+    """
 
     level: str
     model_class: str
     clinician_class: str | None = None
+    reaches_fresh_threshold: bool = False
 
 
 @dataclass(frozen=True)
@@ -227,7 +232,8 @@ class StatisticsSection:
     results_by_status: dict[str, int]
     not_assessable_share: float | None  # of studies with a finished run
     mri_recommended_rate: float | None  # of studies with a finished run
-    vertebrae_by_class: dict[str, int]
+    vertebrae_by_class: dict[str, int]  # by most likely class
+    vertebrae_at_fresh_threshold: int  # ensemble fresh probability at or above the run's threshold
     vertebrae_by_level_and_class: dict[str, dict[str, int]]
     flag: FlagPerformance
     agreement: Agreement
@@ -286,6 +292,7 @@ def summarise(facts: Sequence[StudyFacts], tz: dt.tzinfo) -> StatisticsSection:
         not_assessable_share=rate(results["not_assessable"], len(finished)),
         mri_recommended_rate=rate(results["mri_recommended"], len(finished)),
         vertebrae_by_class=by_class,
+        vertebrae_at_fresh_threshold=sum(1 for v in vertebrae if v.reaches_fresh_threshold),
         vertebrae_by_level_and_class=by_level,
         flag=flag_performance(flag_pairs),  # type: ignore[arg-type]  # None was filtered out above
         agreement=agreement(review_pairs),  # type: ignore[arg-type]  # None was filtered out above
@@ -355,6 +362,7 @@ def _csv_rows(group: str, section: StatisticsSection) -> Iterable[tuple[str, str
     yield group, "mri_recommended_rate", "", section.mri_recommended_rate
     for label, count in section.vertebrae_by_class.items():
         yield group, "vertebrae_by_class", label, count
+    yield group, "vertebrae_at_fresh_threshold", "", section.vertebrae_at_fresh_threshold
     for level, counts in section.vertebrae_by_level_and_class.items():
         for label, count in counts.items():
             yield group, "vertebrae_by_level_and_class", f"{level}:{label}", count
@@ -406,12 +414,14 @@ def collect_study_facts(
         studies = studies.filter(created_at__lt=end)
     study_list = list(studies.order_by("id"))
 
-    done_run_ids = [
-        s.current_run_id for s in study_list if s.current_run is not None and s.current_run.status == "done"
-    ]
+    thresholds = {
+        s.current_run_id: _fresh_threshold(s.current_run)
+        for s in study_list
+        if s.current_run is not None and s.current_run.status == "done"
+    }
     findings = list(
-        VertebraFinding.objects.filter(run_id__in=done_run_ids).values_list(
-            "id", "run_id", "level", "predicted_class"
+        VertebraFinding.objects.filter(run_id__in=list(thresholds)).values_list(
+            "id", "run_id", "level", "predicted_class", "ensemble_probabilities"
         )
     )
     reviewed: dict[int, str | None] = {}
@@ -425,12 +435,14 @@ def collect_study_facts(
             reviewed[finding_id] = None if agrees else corrected
 
     vertebrae_by_run: dict[int, list[VertebraFacts]] = {}
-    for finding_id, run_id, level, predicted in findings:
+    for finding_id, run_id, level, predicted, ensemble in findings:
         if finding_id in reviewed:
             clinician = reviewed[finding_id] or predicted
         else:
             clinician = None
-        vertebrae_by_run.setdefault(run_id, []).append(VertebraFacts(level, predicted, clinician))
+        threshold = thresholds[run_id]
+        reaches = threshold is not None and float((ensemble or {}).get("fresh", 0.0)) >= threshold
+        vertebrae_by_run.setdefault(run_id, []).append(VertebraFacts(level, predicted, clinician, reaches))
 
     truth: dict[int, bool | None] = {}
     outcomes = (
@@ -443,6 +455,13 @@ def collect_study_facts(
             truth[study_id] = bool(fresh_levels) if mri_done else None
 
     return [_study_facts(study, vertebrae_by_run, truth) for study in study_list]
+
+
+def _fresh_threshold(run: AnalysisRun) -> float | None:
+    """Return the fresh threshold the run used, read the same way as the report page reads it."""
+    bundle = (run.result or {}).get("bundle", {})
+    threshold = (run.thresholds or {}).get("fresh", bundle.get("fresh_threshold"))
+    return float(threshold) if threshold is not None else None
 
 
 def _study_facts(

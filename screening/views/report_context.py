@@ -81,6 +81,10 @@ def build_report_context(study: Study) -> dict[str, Any]:
         "failure_message": study.failure_message(get_language() or "ja")
         if study.status == Study.Status.FAILED
         else "",
+        # A QUEUED study keeps a reason only while it waits for a model bundle.
+        "waiting_message": study.failure_message(get_language() or "ja")
+        if study.status == Study.Status.QUEUED
+        else "",
         "provenance_rows": _provenance_rows(radiograph) if radiograph else [],
         "header_rows": _header_rows(radiograph) if radiograph else [],
         "orientation_note": _orientation_note(run),
@@ -101,14 +105,15 @@ def _run_summary(run: AnalysisRun | None, findings: list[VertebraFinding]) -> di
             "fresh_threshold": None,
             "threshold_source": "",
             "fresh_levels": [],
+            "fresh_level_rows": [],
         }
     bundle = (run.result or {}).get("bundle", {})
     threshold = _fresh_threshold(run)
     total_ms = sum(
         float(value) for value in (run.timings_ms or {}).values() if isinstance(value, (int, float))
     )
-    fresh_levels = [
-        finding.level
+    fresh_level_rows = [
+        {"level": finding.level, "fresh_probability": finding.fresh_probability}
         for finding in _level_order(findings)
         if threshold is not None and finding.fresh_probability >= threshold
     ]
@@ -116,7 +121,8 @@ def _run_summary(run: AnalysisRun | None, findings: list[VertebraFinding]) -> di
         "not_assessable_reasons": list(run.not_assessable_reasons or []),
         "fresh_threshold": threshold,
         "threshold_source": run.thresholds.get("source", bundle.get("threshold_source", "")),
-        "fresh_levels": fresh_levels,
+        "fresh_levels": [row["level"] for row in fresh_level_rows],
+        "fresh_level_rows": fresh_level_rows,
         "total_ms": total_ms,
         "total_seconds": f"{total_ms / 1000:.1f}",
     }

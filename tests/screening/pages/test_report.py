@@ -27,7 +27,7 @@ def test_report_shows_mri_banner_with_fresh_level(clinician_page_client: Client)
     html = report_html(clinician_page_client, make_study())
     assert 'data-result="mri_recommended"' in html
     assert "MRI recommended" in html
-    assert "Levels: L3" in html
+    assert "fresh-fracture probability: L3 (80.0 %)." in html
 
 
 def test_report_shows_demo_label_and_bundle(clinician_page_client: Client) -> None:
