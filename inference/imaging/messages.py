@@ -214,10 +214,15 @@ def multi_frame(frame_count: int, file_type: str = "dicom") -> UnsupportedImageE
     label_ja = "アニメーション PNG" if file_type == "png" else file_type.upper()
     return UnsupportedImageError(
         f"The {label} file contains {frame_count} frames, and this product screens one radiograph per file. "
-        "Export the lateral lumbar view as a single-frame image, or choose the frame explicitly.",
+        "Export the lateral lumbar frame on its own, as a single-frame file, from the PACS or the imaging device "
+        "and upload that file.",
         f"この{_spaced_ja(label_ja)}ファイルには {frame_count} フレームが含まれていますが、本製品は 1 ファイルにつき 1 枚の"
-        " X 線画像を判定します。腰椎側面像を単一フレームの画像として書き出すか、フレームを明示的に指定してください。",
-        detail=f"{file_type} with {frame_count} frames, no frame requested",
+        " X 線画像を判定します。PACS または撮影装置から腰椎側面像のフレームだけを単一フレームのファイルとして書き出し、"
+        "そのファイルをアップロードしてください。",
+        # The web upload offers no frame choice, so only the detail, which the command-line tools print,
+        # names their --frame option.
+        detail=f"{file_type} with {frame_count} frames, no frame requested "
+        "(the command-line tools read one frame with --frame K, counted from 0)",
     )
 
 

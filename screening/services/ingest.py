@@ -16,7 +16,9 @@ from django.core.files.storage import default_storage
 from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from inference.orientation import Orientation, resolve_orientation
 from screening.errors import UploadRejected
 from screening.models import AuditEvent, Radiograph, Study
 from screening.models.studies import original_upload_path
@@ -60,10 +62,52 @@ class IngestOutcome:
 
     study: Study
     duplicate: bool
+    # Set only for a duplicate whose stored side differs from the side this upload gives.
+    facing_conflict: FacingConflict | None = None
 
     @property
     def failed(self) -> bool:
         return self.study.status == Study.Status.FAILED
+
+
+@dataclass(frozen=True)
+class FacingConflict:
+    """The side the existing study uses and the different side a repeated upload of its file gives.
+
+    Each side is the one ``inference.orientation.resolve_orientation`` decides
+    from the stated facing and the stored DICOM Patient Orientation.
+    """
+
+    study_side: Orientation
+    requested_side: Orientation
+
+    def message(self) -> str:
+        """Return the explanation for the clinician, in the active language."""
+        return _(
+            "The existing study reads the patient as facing %(study_side)s, but this upload gives "
+            "%(requested_side)s. The existing study and its result were not changed."
+        ) % {
+            "study_side": facing_phrase(self.study_side),
+            "requested_side": facing_phrase(self.requested_side),
+        }
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "study_side": self.study_side.anterior_side,
+            "study_side_source": self.study_side.source,
+            "requested_side": self.requested_side.anterior_side,
+            "requested_side_source": self.requested_side.source,
+        }
+
+
+def facing_phrase(orientation: Orientation) -> str:
+    """Return a side and where it came from, as in "right (stated at upload)", in the active language."""
+    right = orientation.anterior_side == "right"
+    if orientation.source == "stated":
+        return _("right (stated at upload)") if right else _("left (stated at upload)")
+    if orientation.source == "header":
+        return _("right (DICOM Patient Orientation)") if right else _("left (DICOM Patient Orientation)")
+    return _("left (assumed, because the file does not state it)")
 
 
 def ingest_upload(
@@ -71,25 +115,79 @@ def ingest_upload(
     *,
     user: Any,
     patient: PatientDetails | None = None,
+    facing: str | None = None,
     request: HttpRequest | None = None,
 ) -> IngestOutcome:
     """Store ``uploaded_file`` as a new study and queue its screening after the commit.
 
+    ``facing`` ("left" or "right") is the side the patient faces as a person
+    stated it. It is stored on the radiograph and wins over the DICOM header
+    when the study is screened; None or "" leaves the side to the file.
+
+    A file uploaded before (same sha256) returns the existing study unchanged,
+    with its stored side. When that side differs from the side this upload
+    gives, the outcome carries a FacingConflict so the caller can say so.
+
     Raises UploadRejected, with nothing stored, for an empty file, a file over
     OLVF_MAX_UPLOAD_BYTES and a file that is no image at all. A file that is an
     image but cannot be read (damaged, unsupported, too many pixels) becomes a
-    FAILED study with the reason, and its original is kept.
+    FAILED study with the reason, and its original is kept. Raises ValueError
+    for a ``facing`` other than "left", "right", "" or None.
     """
+    stated_facing = _checked_facing(facing)
     staged = _stage_upload(uploaded_file)
     try:
-        existing = Study.objects.filter(radiograph__sha256=staged.sha256).first()
+        existing = Study.objects.select_related("radiograph").filter(radiograph__sha256=staged.sha256).first()
         if existing is not None:
-            _record_upload(existing, user=user, request=request, duplicate=True)
-            return IngestOutcome(study=existing, duplicate=True)
+            return _duplicate_outcome(existing, stated_facing, user=user, request=request)
         reading = _read_radiograph(staged.path)
-        return _create_study(staged, reading, uploaded_file, user=user, patient=patient, request=request)
+        return _create_study(
+            staged,
+            reading,
+            uploaded_file,
+            user=user,
+            patient=patient,
+            stated_facing=stated_facing,
+            request=request,
+        )
     finally:
         staged.path.unlink(missing_ok=True)
+
+
+def _checked_facing(facing: str | None) -> str:
+    if facing in (None, ""):
+        return Radiograph.Facing.FROM_FILE
+    if facing not in (Radiograph.Facing.LEFT, Radiograph.Facing.RIGHT):
+        raise ValueError(f'facing must be "left", "right", "" or None, not {facing!r}')
+    return str(facing)
+
+
+def _duplicate_outcome(
+    existing: Study, stated_facing: str, *, user: Any, request: HttpRequest | None
+) -> IngestOutcome:
+    """Return the existing study of a repeated upload, noting when this upload gives another side."""
+    conflict = _facing_conflict(existing.radiograph, stated_facing)
+    _record_upload(
+        existing,
+        user=user,
+        request=request,
+        duplicate=True,
+        stated_facing=stated_facing,
+        facing_conflict=conflict,
+    )
+    return IngestOutcome(study=existing, duplicate=True, facing_conflict=conflict)
+
+
+def _facing_conflict(radiograph: Radiograph, stated_facing: str) -> FacingConflict | None:
+    """Compare the side the stored radiograph is screened with and the side ``stated_facing`` gives."""
+    patient_orientation = (radiograph.header or {}).get("patient_orientation")
+    study_side = resolve_orientation(
+        stated_facing=radiograph.stated_facing, patient_orientation=patient_orientation
+    )
+    requested_side = resolve_orientation(stated_facing=stated_facing, patient_orientation=patient_orientation)
+    if study_side.anterior_side == requested_side.anterior_side:
+        return None
+    return FacingConflict(study_side=study_side, requested_side=requested_side)
 
 
 @dataclass(frozen=True)
@@ -105,6 +203,9 @@ class _Reading:
 
     radiograph: Any = None  # inference.imaging.Radiograph
     error: Any = None  # inference.errors.ImagingError
+    # Type detected from the first bytes when reading failed after that, such as "dicom" for a
+    # multi-frame DICOM file; "" when the type is unknown too.
+    detected_file_type: str = ""
 
 
 def _stage_upload(uploaded_file: UploadedFileLike) -> _StagedFile:
@@ -159,7 +260,7 @@ def _read_radiograph(path: Path) -> _Reading:
     except NotAnImageError as error:
         raise UploadRejected(error.message_en, error.message_ja, detail=error.detail) from error
     except ImagingError as error:
-        return _Reading(error=error)
+        return _Reading(error=error, detected_file_type=_detected_file_type(path))
     except Exception as error:
         # A decoder bug must not turn an upload into a server error: keep the original and fail the study.
         logger.exception("reading an upload raised an unexpected error")
@@ -172,6 +273,19 @@ def _read_radiograph(path: Path) -> _Reading:
         )
 
 
+def _detected_file_type(path: Path) -> str:
+    """Return the file type that the first bytes show, or "" when they show none that is read."""
+    from inference.errors import ImagingError
+    from inference.imaging.sniff import SNIFF_BYTES, sniff
+
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+        return sniff(head, path.stat().st_size).file_type
+    except (ImagingError, OSError):
+        return ""
+
+
 def _create_study(
     staged: _StagedFile,
     reading: _Reading,
@@ -179,6 +293,7 @@ def _create_study(
     *,
     user: Any,
     patient: PatientDetails | None,
+    stated_facing: str,
     request: HttpRequest | None,
 ) -> IngestOutcome:
     now = timezone.now()
@@ -195,6 +310,7 @@ def _create_study(
         original_filename=_original_filename(uploaded_file, report),
         sha256=staged.sha256,
         size_bytes=staged.size_bytes,
+        stated_facing=stated_facing,
     )
     _apply_reading(radiograph, reading, report)
     radiograph.warnings = [*radiograph.warnings, *identity_warnings, *report.warnings()]
@@ -207,10 +323,9 @@ def _create_study(
     except IntegrityError as error:
         # The only expected constraint failure is the unique sha256 of a concurrent upload of the same
         # file: that upload's study then exists, and its original is this identical file.
-        existing = Study.objects.filter(radiograph__sha256=staged.sha256).first()
+        existing = Study.objects.select_related("radiograph").filter(radiograph__sha256=staged.sha256).first()
         if existing is not None:
-            _record_upload(existing, user=user, request=request, duplicate=True)
-            return IngestOutcome(study=existing, duplicate=True)
+            return _duplicate_outcome(existing, stated_facing, user=user, request=request)
         return _save_as_failed(study, radiograph, error, user=user, request=request, now=now)
     except (DatabaseError, ValueError) as error:
         # ValueError: psycopg refuses text it cannot send, such as a NUL that cleaning missed.
@@ -234,7 +349,9 @@ def _save_study(study: Study, radiograph: Radiograph, *, user: Any, request: Htt
         study.save()
         radiograph.study = study
         radiograph.save()
-        _record_upload(study, user=user, request=request, duplicate=False)
+        _record_upload(
+            study, user=user, request=request, duplicate=False, stated_facing=radiograph.stated_facing
+        )
         if study.status == Study.Status.QUEUED:
             from screening.tasks import dispatch_screening
 
@@ -279,6 +396,7 @@ def _save_as_failed(
         sha256=radiograph.sha256,
         size_bytes=radiograph.size_bytes,
         file_type=radiograph.file_type,
+        stated_facing=radiograph.stated_facing,
     )
     fallback_radiograph.original.name = radiograph.original.name
     try:
@@ -391,6 +509,8 @@ def _truncation_warning(field_name: str, length: int, max_length: int) -> dict[s
 
 def _apply_reading(radiograph: Radiograph, reading: _Reading, report: SanitiseReport) -> None:
     if reading.radiograph is None:
+        if reading.detected_file_type:
+            radiograph.file_type = reading.detected_file_type
         return
     data = reading.radiograph.to_dict()
     data.pop("source_path", None)
@@ -404,8 +524,23 @@ def _apply_reading(radiograph: Radiograph, reading: _Reading, report: SanitiseRe
     radiograph.rows, radiograph.columns = reading.radiograph.shape
 
 
-def _record_upload(study: Study, *, user: Any, request: HttpRequest | None, duplicate: bool) -> None:
-    details: dict[str, Any] = {"duplicate": duplicate, "status": study.status}
+def _record_upload(
+    study: Study,
+    *,
+    user: Any,
+    request: HttpRequest | None,
+    duplicate: bool,
+    stated_facing: str,
+    facing_conflict: FacingConflict | None = None,
+) -> None:
+    # stated_facing is what this upload stated (null: from the file), even for a duplicate that keeps its side.
+    details: dict[str, Any] = {
+        "duplicate": duplicate,
+        "status": study.status,
+        "stated_facing": stated_facing or None,
+    }
+    if facing_conflict is not None:
+        details["facing_conflict"] = facing_conflict.to_dict()
     if study.failure_code:
         details["failure_code"] = study.failure_code
     record_event(AuditEvent.Action.UPLOAD, actor=user, request=request, obj=study, details=details)

@@ -254,6 +254,9 @@ def _warnings(radiograph: Any, run: AnalysisRun | None, *, exclude_codes: set[st
 def _provenance_rows(radiograph: Any) -> list[dict[str, Any]]:
     provenance = radiograph.provenance or {}
     spacing = radiograph.spacing or {}
+    if not provenance:
+        # The file was rejected before it was decoded, so nothing but its detected type was measured.
+        return _unread_provenance_rows(radiograph)
     rows = [
         (_("File type"), radiograph.get_file_type_display()),
         (_("Decoder"), provenance.get("decoder")),
@@ -280,8 +283,26 @@ def _provenance_rows(radiograph: Any) -> list[dict[str, Any]]:
     return [{"label": label, "value": value if value not in (None, "") else "–"} for label, value in rows]
 
 
+def _unread_provenance_rows(radiograph: Any) -> list[dict[str, Any]]:
+    study = radiograph.study
+    reason = study.failure_message(get_language() or "ja") if study.status == Study.Status.FAILED else ""
+    rows = [
+        {"label": _("File type"), "value": radiograph.get_file_type_display()},
+        {
+            "label": _("Decoding"),
+            "value": _("The file was not decoded, so no other imaging values were measured."),
+        },
+    ]
+    if reason:
+        rows.append({"label": _("Reason"), "value": reason})
+    return rows
+
+
 def _header_rows(radiograph: Any) -> list[dict[str, Any]]:
     header = radiograph.header or {}
+    if not header:
+        # The file was rejected before its header was read, so there is nothing to list.
+        return []
     rows = [
         (_("Modality"), header.get("modality")),
         (_("Body part examined"), header.get("body_part_examined")),
