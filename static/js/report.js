@@ -10,16 +10,20 @@
   var toggle = document.getElementById("toggle-boxes");
   var radios = document.querySelectorAll("#layer-switch input[name=layer]");
 
-  // The overview image already has the level boxes drawn in, so the vector boxes are only laid over
-  // the Grad-CAM images, and the checkbox only applies to those.
+  // The overview image has the level boxes drawn into its pixels, so on that layer the boxes are
+  // always visible: the checkbox shows ticked and is disabled there. On the Grad-CAM layers the vector
+  // boxes are laid over the image, and the checkbox shows and sets the choice the user made last.
+  var showBoxes = toggle ? toggle.checked : true;
+
   function updateBoxes(radio) {
     var isOverview = radio.value === "overview";
     if (toggle) {
       toggle.disabled = isOverview;
+      toggle.checked = isOverview || showBoxes;
     }
     if (boxes) {
       // SVG elements have no "hidden" property, so the attribute is set directly.
-      boxes.toggleAttribute("hidden", isOverview || !(toggle && toggle.checked));
+      boxes.toggleAttribute("hidden", isOverview || !showBoxes);
     }
   }
 
@@ -35,9 +39,12 @@
     }
   });
 
-  if (toggle && boxes) {
+  if (toggle) {
     toggle.addEventListener("change", function () {
-      boxes.toggleAttribute("hidden", !toggle.checked);
+      showBoxes = toggle.checked;
+      if (boxes) {
+        boxes.toggleAttribute("hidden", !showBoxes);
+      }
     });
   }
 
