@@ -12,6 +12,20 @@
     return element ? JSON.parse(element.textContent) : null;
   }
 
+  // Return a tick step of 1, 2 or 5 times a power of ten (at least 1, because counts are whole)
+  // that divides 0..maximum into at most four intervals.
+  function tickStep(maximum) {
+    var rough = maximum / 4;
+    var power = Math.pow(10, Math.floor(Math.log10(Math.max(rough, 1))));
+    var candidates = [1, 2, 5, 10];
+    for (var index = 0; index < candidates.length; index += 1) {
+      if (candidates[index] * power >= rough) {
+        return candidates[index] * power;
+      }
+    }
+    return 10 * power;
+  }
+
   // Draw grouped or stacked bars. series: [{name, colour, values}], one value per label.
   function drawBars(canvas, labels, series, options) {
     var context = canvas.getContext("2d");
@@ -42,13 +56,15 @@
       return;
     }
 
-    // Axis with about four round ticks.
-    var step = Math.max(1, Math.ceil(maximum / 4));
+    // Axis with about four round ticks. The axis ends at the first tick at or above the tallest
+    // bar, and bars are scaled to that end, so the top label is never below the tallest bar.
+    var step = tickStep(maximum);
+    var axisMaximum = Math.ceil(maximum / step) * step;
     context.strokeStyle = "#ccc";
     context.fillStyle = "#444";
     context.textAlign = "right";
-    for (var tick = 0; tick <= maximum; tick += step) {
-      var y = top + plotHeight - (tick / maximum) * plotHeight;
+    for (var tick = 0; tick <= axisMaximum; tick += step) {
+      var y = top + plotHeight - (tick / axisMaximum) * plotHeight;
       context.beginPath();
       context.moveTo(left, y);
       context.lineTo(left + plotWidth, y);
@@ -64,7 +80,7 @@
       var base = top + plotHeight;
       series.forEach(function (s, seriesIndex) {
         var value = s.values[index] || 0;
-        var barHeight = (value / maximum) * plotHeight;
+        var barHeight = (value / axisMaximum) * plotHeight;
         context.fillStyle = s.colour;
         if (stacked) {
           context.fillRect(x, base - barHeight, barWidth, barHeight);
