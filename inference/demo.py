@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from inference.bundle import (
     BundleManifest,
@@ -123,6 +124,8 @@ PROFILES: dict[str, DemoProfile] = {
 }
 
 
+# Log records go through tqdm.write while the bundle is built, so they do not break the progress bars.
+@logging_redirect_tqdm()
 def build_demo_bundle(
     out_dir: Path, *, profile: str = "full", device: str = "auto", seed: int = 0, keep_work: bool = True
 ) -> Path:

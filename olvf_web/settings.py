@@ -267,6 +267,9 @@ LOGGING = {
         # the rendered text, which in a report includes the patient name; only their errors are logged.
         "weasyprint": {"level": "ERROR"},
         "fontTools": {"level": "ERROR"},
+        # The OpenJPEG encoder (pylibjpeg-openjpeg, logger "openjpeg.encode") logs "tile number 1 / 1" at
+        # INFO for every JPEG 2000 DICOM file, hundreds of lines while the demo bundle's phantoms are written.
+        "openjpeg": {"level": "WARNING"},
         # Django logs these request limit errors at ERROR with a traceback; olvf_web.error_views.bad_request
         # logs each of them in one WARNING line instead.
         "django.security.RequestDataTooBig": {"level": "CRITICAL"},

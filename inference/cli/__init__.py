@@ -47,4 +47,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # The OpenJPEG encoder logs "tile number 1 / 1" at INFO for every JPEG 2000 DICOM file it writes.
+    logging.getLogger("openjpeg").setLevel(logging.WARNING)
     return int(args.func(args))

@@ -193,14 +193,11 @@ def train_classifier(
 
     best_score, best_epoch, best_state = -1.0, 0, None
     history: list[dict[str, float]] = []
-    bar = tqdm(
-        total=config.epochs * steps_per_epoch,
-        desc=architecture,
-        unit="batch",
-        disable=not progress,
-        leave=False,
-    )
+    # One bar for the model, reset at each epoch, so that it counts the batches of the current epoch.
+    bar = tqdm(total=steps_per_epoch, unit="batch", disable=not progress, leave=False)
     for epoch in range(1, config.epochs + 1):
+        bar.reset(total=steps_per_epoch)
+        bar.set_description(f"{architecture} epoch {epoch}/{config.epochs}")
         model.train()
         order = rng.permutation(len(train_samples))
         epoch_loss = 0.0
@@ -218,6 +215,7 @@ def train_classifier(
             optimizer.step()
             scheduler.step()
             epoch_loss += loss.item() * len(chosen)
+            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
             bar.update(1)
         probabilities = predict_probabilities(
             model, val_batch, device=device, batch_size=config.batch_size * 2

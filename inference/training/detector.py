@@ -143,6 +143,9 @@ def train_detector(
         # ultralytics 8.4 (utils/torch_utils.py select_device) sets torch to cpu_count - 1 threads for
         # the whole process on CPU, which would leave later training on one core of a two-core machine.
         threads = torch.get_num_threads()
+        # ultralytics' own console output is off (YOLO_VERBOSE=false), so this callback is the only sign of
+        # progress during a run of several minutes on CPU.
+        model.add_callback("on_fit_epoch_end", _log_epoch)
         try:
             model.train(**_train_arguments(data_yaml, out_dir, config))
         finally:
@@ -161,6 +164,18 @@ def train_detector(
         image_size=config.image_size,
         validation=validation,
         config=asdict(config),
+    )
+
+
+def _log_epoch(trainer: Any) -> None:
+    """Log the number, duration and validation mAP of the epoch that ``trainer`` finished."""
+    metrics = trainer.metrics or {}
+    logger.info(
+        "detector epoch %d/%d: %.0f s, validation mAP50-95 %.3f",
+        trainer.epoch + 1,
+        trainer.epochs,
+        trainer.epoch_time or 0.0,
+        float(metrics.get("metrics/mAP50-95(B)", float("nan"))),
     )
 
 
