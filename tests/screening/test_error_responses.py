@@ -132,3 +132,41 @@ def test_invalid_boolean_filter_is_translated(token_client: Any) -> None:
     message = response.json()["mri_recommended"][0]
     assert message != "Must be a valid boolean."
     assert "真偽値" in message
+
+
+@pytest.mark.parametrize(("language", "expected"), [("en", "is a PNG or JPEG file"), ("ja", "患者")])
+def test_validation_error_has_code_and_detail(token_client: Any, language: str, expected: str) -> None:
+    response = token_client.post(
+        LIST_URL,
+        {"file": uploaded("scan.png", png_bytes(seed=38))},
+        format="multipart",
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert expected in body["patient_id"][0]
+    assert body["detail"] == f"patient_id: {body['patient_id'][0]}"
+
+
+def test_validation_error_detail_names_every_field(token_client: Any) -> None:
+    response = token_client.post(
+        LIST_URL,
+        {"file": uploaded("scan.png", png_bytes(seed=39)), "patient_sex": "X", "study_date": "yesterday"},
+        format="multipart",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert f"patient_sex: {body['patient_sex'][0]}" in body["detail"]
+    assert f"study_date: {body['study_date'][0]}" in body["detail"]
+
+
+def test_validation_error_detail_of_query_parameter(token_client: Any) -> None:
+    response = token_client.get(LIST_URL, {"mri_recommended": "maybe"}, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["detail"] == f"mri_recommended: {body['mri_recommended'][0]}"
