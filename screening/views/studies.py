@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from screening import roles
+from screening.errors import NoActiveBundle
 from screening.forms import StudyFilterForm
 from screening.models import AuditEvent, Study
 from screening.services import studies as study_queries
@@ -85,13 +86,20 @@ def study_row(study: Study) -> dict[str, Any]:
         "study_date": study.study_date,
         "created_at": study.created_at,
         "status": study.status,
-        "status_label": study.get_status_display(),
+        "status_label": _("Waiting for a model bundle")
+        if is_waiting_for_bundle(study)
+        else study.get_status_display(),
         "badge": study.status,
         "result_status": result_status or "",
         "result_label": _result_label(study, result_status),
         "result_badge": RESULT_BADGES.get(result_status or "", "clear"),
         "is_demo": bool(run is not None and run.is_demo),
     }
+
+
+def is_waiting_for_bundle(study: Study) -> bool:
+    """Return True for a QUEUED study that screening put back because no model bundle is active."""
+    return study.status == Study.Status.QUEUED and study.failure_code == NoActiveBundle.code
 
 
 RESULT_BADGES = {
@@ -122,7 +130,17 @@ def _status_entry(study: Study) -> dict[str, Any]:
         "is_demo": row["is_demo"],
         "demo_label": _("Demo"),
         "url": row["url"],
+        "progress_message": progress_message(study),
     }
+
+
+def progress_message(study: Study) -> str:
+    """Return the sentence that the upload page shows beside an accepted file in ``study``'s status."""
+    if study.status == Study.Status.DONE:
+        return str(_("Uploaded and screened."))
+    if study.status == Study.Status.FAILED:
+        return str(_("Screening failed. Open the study for the reason."))
+    return str(_("Uploaded. Screening runs in the background."))
 
 
 def _parse_ids(text: str) -> list[int] | None:

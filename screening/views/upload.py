@@ -19,6 +19,7 @@ from screening.forms import UploadForm
 from screening.models import Study
 from screening.services.ingest import IngestOutcome, PatientDetails, ingest_upload, patient_details_from_dict
 from screening.views.access import screening_role_required, wants_json
+from screening.views.studies import progress_message
 
 logger = logging.getLogger(__name__)
 
@@ -53,15 +54,20 @@ def upload(request: HttpRequest) -> HttpResponse:
         return _rejected_response(request, form)
 
     patient = _patient_details(form.patient_details())
-    results = [_ingest_one(request, uploaded, patient) for uploaded in form.cleaned_data["radiographs"]]
+    facing = form.stated_facing()
+    results = [
+        _ingest_one(request, uploaded, patient, facing) for uploaded in form.cleaned_data["radiographs"]
+    ]
     if wants_json(request):
         return JsonResponse(results[0].to_dict(), status=400 if results[0].outcome == "rejected" else 200)
     return _render_page(request, UploadForm(), results)
 
 
-def _ingest_one(request: HttpRequest, uploaded: Any, patient: PatientDetails | None) -> FileOutcome:
+def _ingest_one(
+    request: HttpRequest, uploaded: Any, patient: PatientDetails | None, facing: str
+) -> FileOutcome:
     try:
-        outcome = ingest_upload(uploaded, user=request.user, patient=patient, request=request)
+        outcome = ingest_upload(uploaded, user=request.user, patient=patient, facing=facing, request=request)
     except ScreeningError as error:
         logger.info(
             "Upload rejected: %s", error.code, extra={"error_code": error.code, "detail": error.detail}
@@ -74,12 +80,15 @@ def _describe_outcome(file_name: str, outcome: IngestOutcome) -> FileOutcome:
     study = outcome.study
     url = reverse("screening:report", args=[study.pk])
     if outcome.duplicate:
+        message = _("This file was uploaded before (same SHA-256), so no new study was made.")
+        if outcome.facing_conflict is not None:
+            message = f"{message} {outcome.facing_conflict.message()}"
         return FileOutcome(
             file_name=file_name,
             outcome="duplicate",
             outcome_label=_("Already uploaded"),
             badge="not-assessable",
-            message=_("This file was uploaded before (same SHA-256), so no new study was made."),
+            message=message,
             study_id=study.pk,
             study_url=url,
             link_text=_("Open the existing study %(id)s") % {"id": study.pk},
@@ -102,9 +111,7 @@ def _describe_outcome(file_name: str, outcome: IngestOutcome) -> FileOutcome:
         outcome="accepted",
         outcome_label=str(Study.Status(study.status).label),
         badge=study.status,
-        message=_("Uploaded and screened.")
-        if study.status == Study.Status.DONE
-        else _("Uploaded. Screening runs in the background."),
+        message=progress_message(study),
         study_id=study.pk,
         study_url=url,
         link_text=_("Open study %(id)s") % {"id": study.pk},
@@ -161,4 +168,6 @@ def _script_texts() -> dict[str, str]:
             "The server could not process this file. Try again; if it fails again, tell your administrator."
         ),
         "network_error": _("The upload was interrupted. Check the network connection and try again."),
+        "facing_left": _("Patient faces left (stated at upload)"),
+        "facing_right": _("Patient faces right (stated at upload)"),
     }

@@ -1,5 +1,6 @@
 // Upload page: drag and drop of several files, one XMLHttpRequest per file with its own progress bar.
 // DICOM files start at once; PNG and JPEG files first ask for the patient details their header lacks.
+// Each file keeps the "Patient faces" choice made when it was added, and sends it as the field "facing".
 (function () {
   "use strict";
 
@@ -49,7 +50,12 @@
     element.classList.add("upload-item--" + data.outcome);
     element.dataset.outcome = data.outcome;
     setState(item, data.badge, data.outcome_label);
-    outcome.textContent = data.message ? data.message + " " : "";
+    outcome.textContent = "";
+    // The message is a span of its own, so that pollStatuses can replace it as screening proceeds.
+    var message = document.createElement("span");
+    message.className = "upload-item__message";
+    message.textContent = data.message ? data.message + " " : "";
+    outcome.appendChild(message);
     if (data.study_url) {
       var link = document.createElement("a");
       link.href = data.study_url;
@@ -61,11 +67,22 @@
     }
   }
 
+  // Returns "left", "right", or "" when the side is left to the file.
+  function chosenFacing() {
+    var checked = form.querySelector("input[name=facing]:checked");
+    return checked ? checked.value : "";
+  }
+
   function addFile(file) {
     var fragment = template.content.cloneNode(true);
     var element = fragment.querySelector(".upload-item");
-    var item = { file: file, element: element, patient: null };
+    var item = { file: file, element: element, patient: null, facing: chosenFacing() };
     element.querySelector(".upload-item__name").textContent = file.name;
+    if (item.facing === "left" || item.facing === "right") {
+      var facingNote = element.querySelector(".upload-item__facing");
+      facingNote.textContent = texts["facing_" + item.facing];
+      facingNote.hidden = false;
+    }
     setState(item, "queued", texts.checking);
     list.appendChild(fragment);
 
@@ -120,6 +137,7 @@
     active += 1;
     var data = new FormData();
     data.append("radiographs", item.file, item.file.name);
+    data.append("facing", item.facing);
     if (item.patient) {
       Object.keys(item.patient).forEach(function (name) {
         data.append(name, item.patient[name]);
@@ -188,6 +206,10 @@
           return;
         }
         setState(item, study.badge, study.status_label);
+        var message = item.element.querySelector(".upload-item__message");
+        if (message && study.progress_message) {
+          message.textContent = study.progress_message + " ";
+        }
         if (study.status === "done" || study.status === "failed") {
           delete watchedStudies[study.id];
         }
