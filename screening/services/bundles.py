@@ -25,9 +25,9 @@ def get_active_bundle() -> ModelBundle:
     if bundle is None:
         raise NoActiveBundle(
             "No model bundle is active, so the radiograph cannot be screened. "
-            "Ask an administrator to install and activate a bundle, then run the study again.",
+            "Ask an administrator to install and activate a bundle.",
             "有効なモデルバンドルがないため、画像をスクリーニングできません。"
-            "管理者にバンドルのインストールと有効化を依頼し、検査を再実行してください。",
+            "管理者にバンドルのインストールと有効化を依頼してください。",
         )
     return bundle
 
@@ -92,7 +92,11 @@ def install_bundle(
 
 
 def activate_bundle(bundle_id: int, *, actor: Any = None, request: HttpRequest | None = None) -> ModelBundle:
-    """Make ``bundle_id`` the one active bundle; new studies are screened with it."""
+    """Make ``bundle_id`` the one active bundle and dispatch the studies that wait for one.
+
+    New studies are screened with it. Activating the active bundle again changes
+    nothing and dispatches nothing.
+    """
     with transaction.atomic():
         # Lock in primary-key order so that two concurrent activations cannot deadlock.
         bundles = {bundle.pk: bundle for bundle in ModelBundle.objects.select_for_update().order_by("pk")}
@@ -119,6 +123,9 @@ def activate_bundle(bundle_id: int, *, actor: Any = None, request: HttpRequest |
             },
         )
     logger.info("activated bundle %s %s", bundle.name, bundle.version, extra={"bundle_id": bundle.pk})
+    from screening.services.screening import dispatch_waiting_studies
+
+    dispatch_waiting_studies(actor=actor, request=request)
     return bundle
 
 

@@ -26,7 +26,13 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from inference.errors import InferenceError
-from screening.errors import BundleNotFound, ScreeningError, StudyNotFound, StudyNotRerunnable
+from screening.errors import (
+    BundleNotFound,
+    NoActiveBundle,
+    ScreeningError,
+    StudyNotFound,
+    StudyNotRerunnable,
+)
 from screening.models import AnalysisRun, AuditEvent, ModelBundle, Study, VertebraFinding
 from screening.services import model_cache
 from screening.services.audit import record_event
@@ -57,6 +63,14 @@ INTERNAL_ERROR = (
     "内部エラーのためスクリーニングに失敗しました。検査を再実行してください。"
     "繰り返し失敗する場合は、管理者にワーカーのログの確認を依頼してください。",
 )
+# A study screened while no bundle is active stays QUEUED with this reason until a bundle is activated.
+WAITING_FOR_BUNDLE = (
+    NoActiveBundle.code,
+    "Waiting for a model bundle: no bundle is active. The study is screened as soon as an "
+    "administrator activates one.",
+    "モデルバンドル待ち: 有効なバンドルがありません。管理者がバンドルを有効化すると、"
+    "この検査は自動的にスクリーニングされます。",
+)
 TRANSIENT_EXHAUSTED = (
     "transient_error",
     "Screening failed because the database or file storage was unavailable. Run the study again later.",
@@ -69,8 +83,10 @@ def run_screening(study_id: int, bundle_id: int | None = None, *, task_id: str =
     """Screen study ``study_id`` with ``bundle_id`` (default: the active bundle) and store the result.
 
     Returns at once when the study is missing, DONE, or not QUEUED (another
-    worker has claimed it). Permanent failures end the study FAILED with an en/ja
-    reason. A transient error (TRANSIENT_ERRORS) puts the study back to QUEUED
+    worker has claimed it). Without ``bundle_id`` and an active bundle the study
+    goes back to QUEUED with the reason WAITING_FOR_BUNDLE, and activating a
+    bundle dispatches it (``dispatch_waiting_studies``). Permanent failures end the
+    study FAILED with an en/ja reason. A transient error (TRANSIENT_ERRORS) puts the study back to QUEUED
     and is re-raised, so the caller may retry.
     """
     log_extra: dict[str, Any] = {"study_id": study_id, "task_id": task_id}
@@ -99,6 +115,8 @@ def run_screening(study_id: int, bundle_id: int | None = None, *, task_id: str =
         logger.warning("transient error while screening study %s: %r", study_id, error, extra=log_extra)
         _release_claim(study_id)
         raise
+    except NoActiveBundle:
+        _wait_for_bundle(study_id)
     except SoftTimeLimitExceeded:
         logger.error("screening study %s hit the soft time limit", study_id, extra=log_extra)
         fail_study(study_id, *TIMED_OUT, run=run)
@@ -185,6 +203,41 @@ def requeue_study(
     return study
 
 
+def dispatch_waiting_studies(*, actor: Any = None, request: HttpRequest | None = None) -> list[int]:
+    """Dispatch every study that waits for a model bundle, with the active bundle, and return their ids.
+
+    Each study's wait reason is cleared and a STUDY_REQUEUED audit event is
+    recorded, in one transaction. The update is conditional, so a second call
+    finds nothing to dispatch.
+    """
+    now = timezone.now()
+    dispatched: list[int] = []
+    with transaction.atomic():
+        waiting = Study.objects.filter(status=Study.Status.QUEUED, failure_code=NoActiveBundle.code)
+        for study_id in waiting.order_by("pk").values_list("pk", flat=True):
+            changed = Study.objects.filter(
+                pk=study_id, status=Study.Status.QUEUED, failure_code=NoActiveBundle.code
+            ).update(failure_code="", failure_message_en="", failure_message_ja="", queued_at=now)
+            if not changed:
+                continue
+            record_event(
+                AuditEvent.Action.STUDY_REQUEUED,
+                actor=actor,
+                request=request,
+                obj=Study(pk=study_id),
+                details={"reason": "bundle_activated"},
+            )
+            dispatched.append(study_id)
+        transaction.on_commit(lambda: _dispatch_all(dispatched))
+    if dispatched:
+        logger.info(
+            "dispatched %d studies that waited for a model bundle",
+            len(dispatched),
+            extra={"studies": dispatched},
+        )
+    return dispatched
+
+
 def run_folder(run_id: int) -> str:
     """Return the folder of a run's overlays and crops, relative to MEDIA_ROOT."""
     return f"{RUNS_FOLDER}/{run_id}"
@@ -206,6 +259,26 @@ def _release_claim(study_id: int) -> None:
     except TRANSIENT_ERRORS as error:
         # The database is still unavailable; the sweep re-queues the study once it is stuck long enough.
         logger.warning("could not release study %s: %r", study_id, error, extra={"study_id": study_id})
+
+
+def _dispatch_all(study_ids: list[int]) -> None:
+    from screening.tasks import dispatch_screening
+
+    for study_id in study_ids:
+        dispatch_screening(study_id)
+
+
+def _wait_for_bundle(study_id: int) -> None:
+    """Put a RUNNING study back to QUEUED with the reason WAITING_FOR_BUNDLE."""
+    code, message_en, message_ja = WAITING_FOR_BUNDLE
+    Study.objects.filter(pk=study_id, status=Study.Status.RUNNING).update(
+        status=Study.Status.QUEUED,
+        started_at=None,
+        failure_code=code,
+        failure_message_en=message_en,
+        failure_message_ja=message_ja,
+    )
+    logger.info("study %s waits for a model bundle: none is active", study_id, extra={"study_id": study_id})
 
 
 def _choose_bundle(bundle_id: int | None) -> ModelBundle:
@@ -379,7 +452,8 @@ def sweep_stuck_studies(now: datetime | None = None) -> SweepOutcome:
     crash or the hard time limit). It is re-queued up to OLVF_STUCK_MAX_ATTEMPTS
     times, then failed as timed out. A study QUEUED for that long lost its message
     (for example the broker was down at upload), so it is dispatched again. The
-    claim makes a duplicate message harmless.
+    claim makes a duplicate message harmless. Studies waiting for a model bundle
+    are dispatched when a bundle is active.
     A re-queued study keeps the bundle of its interrupted run.
     NOTE: a study that lost its message before any worker claimed it is
     dispatched with the active bundle, even when a re-run had asked for another.
@@ -403,7 +477,12 @@ def sweep_stuck_studies(now: datetime | None = None) -> SweepOutcome:
         elif _fail_stuck(study_id):
             failed.append(study_id)
 
-    waiting = Study.objects.filter(status=Study.Status.QUEUED, queued_at__lt=cutoff).order_by("pk")
+    # A study waiting for a bundle is dispatched by the activation, not on every sweep while none is active.
+    waiting = (
+        Study.objects.filter(status=Study.Status.QUEUED, queued_at__lt=cutoff)
+        .exclude(failure_code=NoActiveBundle.code)
+        .order_by("pk")
+    )
     for study_id in waiting.values_list("pk", flat=True):
         # queued_at records when the study was last put on the queue, so it is dispatched again once per cutoff.
         if Study.objects.filter(pk=study_id, status=Study.Status.QUEUED, queued_at__lt=cutoff).update(
@@ -411,6 +490,9 @@ def sweep_stuck_studies(now: datetime | None = None) -> SweepOutcome:
         ):
             redispatched.append(study_id)
             dispatch_screening(study_id)
+    # Catches a study that started waiting while a bundle was being activated, after the activation's dispatch.
+    if ModelBundle.objects.filter(is_active=True).exists():
+        redispatched.extend(dispatch_waiting_studies())
 
     if requeued or failed or redispatched:
         logger.warning(

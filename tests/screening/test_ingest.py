@@ -145,12 +145,12 @@ def test_upload_is_audited_without_patient_name(db: Any, clinician: Any) -> None
 def test_upload_dispatches_screening_after_commit(
     db: Any, clinician: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    # Given no active bundle, the screening task that runs on commit fails the study with a readable reason.
+    # Given no active bundle, the screening task that runs on commit leaves the study waiting for one.
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         outcome = ingest_upload(uploaded("y.png", png_bytes(seed=7)), user=clinician)
 
     assert len(callbacks) == 1
     study = Study.objects.get(pk=outcome.study.pk)
-    assert study.status == Study.Status.FAILED
+    assert study.status == Study.Status.QUEUED
     assert study.failure_code == "no_active_bundle"
     assert "バンドル" in study.failure_message_ja

@@ -42,3 +42,36 @@ def test_phantom_upload_is_screened_and_stored(
         assert (media_root / name).is_file(), name
         response = clinician_client.get(f"/api/studies/{study.pk}/files/{name}")
         assert response.status_code == 200, name
+
+
+def test_upload_waits_for_bundle_until_activation(
+    db: Any,
+    tiny_bundle_dir: Path,
+    settings: Any,
+    clinician: Any,
+    clinician_client: Any,
+    phantom_dicom: Path,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from screening.services.bundles import activate_bundle, install_bundle
+
+    settings.OLVF_INFERENCE = {**settings.OLVF_INFERENCE, "bundle_dir": tiny_bundle_dir, "device": "cpu"}
+    bundle = install_bundle(tiny_bundle_dir)
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = ingest_upload(uploaded("phantom.dcm", phantom_dicom.read_bytes()), user=clinician)
+
+    study = Study.objects.get(pk=outcome.study.pk)
+    assert study.status == Study.Status.QUEUED
+    assert study.failure_code == "no_active_bundle"
+    page = clinician_client.get("/studies/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Waiting for a model bundle" in page
+    report = clinician_client.get(f"/studies/{study.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-testid="waiting-message"' in report
+
+    with django_capture_on_commit_callbacks(execute=True):
+        activate_bundle(bundle.pk)
+
+    study.refresh_from_db()
+    assert study.status == Study.Status.DONE, f"{study.failure_code}: {study.failure_message_en}"
+    assert study.failure_code == ""
+    assert AnalysisRun.objects.get(pk=study.current_run_id).bundle_id == bundle.pk

@@ -202,13 +202,63 @@ def test_soft_time_limit_fails_as_timed_out(
     assert Study.objects.get(pk=queued_study.pk).failure_code == "timed_out"
 
 
-def test_no_active_bundle_fails_study(pipeline: PipelineStub, queued_study: Study) -> None:
+def test_no_active_bundle_leaves_study_waiting(pipeline: PipelineStub, queued_study: Study) -> None:
     run_screening(queued_study.pk)
 
     study = Study.objects.get(pk=queued_study.pk)
-    assert study.status == Study.Status.FAILED
+    assert study.status == Study.Status.QUEUED
     assert study.failure_code == "no_active_bundle"
+    assert "activates" in study.failure_message_en
+    assert "バンドル" in study.failure_message_ja
+    assert study.started_at is None
     assert pipeline.calls == 0
+    assert not AnalysisRun.objects.filter(study=study).exists()
+
+
+def test_activation_dispatches_waiting_studies(
+    pipeline: PipelineStub,
+    queued_study: Study,
+    tmp_path: Path,
+    admin_user: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    run_screening(queued_study.pk)
+    bundle = install_bundle(write_hashed_bundle(tmp_path / "bundle"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        activate_bundle(bundle.pk, actor=admin_user)
+
+    study = Study.objects.get(pk=queued_study.pk)
+    assert study.status == Study.Status.DONE
+    assert study.failure_code == ""
+    assert pipeline.calls == 1
+    event = AuditEvent.objects.get(action=AuditEvent.Action.STUDY_REQUEUED, object_id=str(study.pk))
+    assert event.details == {"reason": "bundle_activated"}
+    assert event.actor_id == admin_user.pk
+
+
+def test_waiting_studies_are_dispatched_once(pipeline: PipelineStub, queued_study: Study) -> None:
+    run_screening(queued_study.pk)
+
+    first = screening_service.dispatch_waiting_studies()
+    second = screening_service.dispatch_waiting_studies()
+
+    assert first == [queued_study.pk]
+    assert second == []
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.STUDY_REQUEUED).count() == 1
+
+
+def test_sweep_skips_waiting_study_without_bundle(pipeline: PipelineStub, queued_study: Study) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    run_screening(queued_study.pk)
+
+    outcome = screening_service.sweep_stuck_studies(now=timezone.now() + timedelta(days=1))
+
+    assert outcome.redispatched == ()
+    assert Study.objects.get(pk=queued_study.pk).failure_code == "no_active_bundle"
 
 
 def test_requeue_of_running_study_is_refused(queued_study: Study, clinician: Any) -> None:
