@@ -132,6 +132,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Tokyo")
 USE_TZ = True
+# ISO-style dates and 24-hour times in every language; see olvf_web/formats/shared.py.
+FORMAT_MODULE_PATH = ["olvf_web.formats"]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -242,6 +244,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # One schema name for each choice set that several fields share (the upload's facing and its conflict).
+    "ENUM_NAME_OVERRIDES": {
+        "AnteriorSideEnum": ["left", "right"],
+        "AnteriorSideSourceEnum": ["stated", "header", "assumed"],
+    },
 }
 
 SESSION_COOKIE_HTTPONLY = True

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
-from screening.models import Study
+from screening.models import Radiograph, Study
 from screening.services.studies import StudyFilters
 from screening.units import format_bytes
 
@@ -51,6 +51,15 @@ class PatientDetailsForm(forms.Form):
     study_date = forms.DateField(label=_("Study date"), required=False, widget=DateInput)
 
 
+# Shared by the upload page and the API schema.
+FACING_HELP_TEXT = _(
+    "Which side of the image the patient's front (anterior) is on. The models were trained with the "
+    "anterior side on the left, so a film of a patient facing right is mirrored for them. PNG and JPEG "
+    "files do not record the side, and neither do many DICOM files: without a choice here they are read "
+    "as facing left. Applies to every file of this upload."
+)
+
+
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
@@ -81,6 +90,20 @@ class UploadForm(PatientDetailsForm):
         max_length=255,
     )
 
+    facing = forms.ChoiceField(
+        label=_("Patient faces"),
+        choices=Radiograph.Facing.choices,
+        required=False,
+        initial=Radiograph.Facing.FROM_FILE,
+        widget=forms.RadioSelect,
+        help_text=FACING_HELP_TEXT,
+        error_messages={
+            "invalid_choice": _(
+                '"%(value)s" is not a valid side for "Patient faces". Choose from the file, left or right.'
+            )
+        },
+    )
+
     def clean_radiographs(self) -> list[UploadedFile]:
         uploaded_files: list[UploadedFile] = self.cleaned_data["radiographs"]
         for uploaded in uploaded_files:
@@ -94,8 +117,14 @@ class UploadForm(PatientDetailsForm):
         return cleaned
 
     def patient_details(self) -> dict[str, Any]:
-        """Return the entered patient details without the files."""
-        return {name: value for name, value in self.cleaned_data.items() if name != "radiographs"}
+        """Return the entered patient details without the files and the stated facing."""
+        return {
+            name: value for name, value in self.cleaned_data.items() if name not in ("radiographs", "facing")
+        }
+
+    def stated_facing(self) -> str:
+        """Return "left" or "right" as stated, or "" to take the side from the file."""
+        return str(self.cleaned_data.get("facing") or "")
 
 
 def check_patient_id_given(uploaded_files: Iterable[UploadedFile], patient_id: str | None) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
@@ -43,6 +44,23 @@ class StudyUploadSerializer(serializers.Serializer):
     patient_sex = serializers.ChoiceField(choices=Study.Sex.choices, required=False, allow_blank=True)
     accession_number = serializers.CharField(max_length=64, required=False, allow_blank=True)
     study_date = serializers.DateField(required=False, allow_null=True)
+    facing = serializers.ChoiceField(
+        choices=[Radiograph.Facing.LEFT, Radiograph.Facing.RIGHT],
+        required=False,
+        allow_blank=True,
+        help_text=(
+            'Which way the patient faces: "left" (anterior side on the left of the image) or "right". '
+            "Overrides DICOM Patient Orientation (0020,0020). Leave it out or blank to take the side from "
+            "the DICOM header, else to assume left. The models were trained with the anterior side on the "
+            "left, so a film of a patient facing right is mirrored for them."
+        ),
+        error_messages={
+            "invalid_choice": _(
+                '"{input}" is not a valid facing. Use "left" or "right", or leave the field out to take '
+                "the side from the file."
+            )
+        },
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -168,6 +186,7 @@ class RadiographSerializer(serializers.ModelSerializer):
 
     original_url = serializers.SerializerMethodField()
     warnings = serializers.SerializerMethodField()
+    stated_facing = serializers.SerializerMethodField()
 
     class Meta:
         model = Radiograph
@@ -183,8 +202,14 @@ class RadiographSerializer(serializers.ModelSerializer):
             "provenance",
             "header",
             "warnings",
+            "stated_facing",
         ]
         read_only_fields = fields
+
+    @extend_schema_field({"type": "string", "enum": ["left", "right"], "nullable": True})
+    def get_stated_facing(self, radiograph: Radiograph) -> str | None:
+        """Return the side stated at upload, or None when the side comes from the file."""
+        return radiograph.stated_facing or None
 
     def get_original_url(self, radiograph: Radiograph) -> str:
         return reverse("api-study-original", kwargs={"pk": radiograph.study_id})
@@ -308,8 +333,25 @@ class StudyDetailSerializer(StudyListSerializer):
         return {"name": run.bundle_name, "version": run.bundle_version, "demo": run.is_demo}
 
 
+class FacingConflictSerializer(serializers.Serializer):
+    """The side an existing study uses and the different side a repeated upload of its file gives."""
+
+    study_side = serializers.ChoiceField(choices=["left", "right"])
+    study_side_source = serializers.ChoiceField(choices=["stated", "header", "assumed"])
+    requested_side = serializers.ChoiceField(choices=["left", "right"])
+    requested_side_source = serializers.ChoiceField(choices=["stated", "header", "assumed"])
+    message = serializers.CharField(help_text="The explanation in the request's language.")
+
+
 class UploadResultSerializer(serializers.Serializer):
     """Response of an upload: the study, and whether it already existed."""
 
     duplicate = serializers.BooleanField()
     study = StudyDetailSerializer()
+    facing_conflict = FacingConflictSerializer(
+        allow_null=True,
+        help_text=(
+            "Only for a duplicate: null when the existing study uses the side this upload gives; "
+            "otherwise both sides. The existing study keeps its side and its result."
+        ),
+    )

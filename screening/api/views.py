@@ -66,10 +66,19 @@ class StudyListCreateView(GenericAPIView):
         upload.is_valid(raise_exception=True)
         patient = patient_details_from_dict(upload.validated_data)
         outcome = ingest_upload(
-            upload.validated_data["file"], user=request.user, patient=patient, request=request
+            upload.validated_data["file"],
+            user=request.user,
+            patient=patient,
+            facing=upload.validated_data.get("facing") or None,
+            request=request,
         )
         study = get_study(outcome.study.pk)
-        body = {"duplicate": outcome.duplicate, "study": StudyDetailSerializer(study).data}
+        conflict = outcome.facing_conflict
+        body = {
+            "duplicate": outcome.duplicate,
+            "study": StudyDetailSerializer(study).data,
+            "facing_conflict": {**conflict.to_dict(), "message": conflict.message()} if conflict else None,
+        }
         if outcome.duplicate:
             return Response(body, status=status.HTTP_200_OK)
         if outcome.failed:

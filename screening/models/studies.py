@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 def original_upload_path(instance: Radiograph, filename: str) -> str:
@@ -86,6 +87,13 @@ class Radiograph(models.Model):
         JPEG = "jpeg", "JPEG"
         UNKNOWN = "unknown", _("Unknown")
 
+    class Facing(models.TextChoices):
+        """The side a person stated at upload; blank means the side comes from the file."""
+
+        FROM_FILE = "", _("From the file (DICOM header, else left)")
+        LEFT = "left", pgettext_lazy("patient faces", "Left")
+        RIGHT = "right", pgettext_lazy("patient faces", "Right")
+
     study = models.OneToOneField(Study, on_delete=models.CASCADE, related_name="radiograph")
     original = models.FileField(upload_to=original_upload_path, max_length=255)
     original_filename = models.CharField(max_length=255)
@@ -98,6 +106,11 @@ class Radiograph(models.Model):
     warnings = models.JSONField(default=list, blank=True)
     rows = models.PositiveIntegerField(null=True, blank=True)
     columns = models.PositiveIntegerField(null=True, blank=True)
+    # Which way the patient faces, as stated at upload. Screening passes it to inference.pipeline.screen,
+    # where it wins over DICOM Patient Orientation (0020,0020).
+    stated_facing = models.CharField(
+        _("patient faces"), max_length=5, choices=Facing.choices, blank=True, default=Facing.FROM_FILE
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -106,6 +119,15 @@ class Radiograph(models.Model):
 
     def __str__(self) -> str:
         return f"Radiograph {self.sha256[:12]}"
+
+    @property
+    def facing_label(self) -> str:
+        """The stated side as the report shows it, or that the side comes from the file."""
+        if self.stated_facing == self.Facing.RIGHT:
+            return str(_("Right (stated at upload)"))
+        if self.stated_facing == self.Facing.LEFT:
+            return str(_("Left (stated at upload)"))
+        return str(_("From the file (DICOM header, else left)"))
 
 
 class AnalysisRun(models.Model):

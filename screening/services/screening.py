@@ -348,7 +348,9 @@ def _screen_original(study_id: int, bundle: ModelBundle, run: AnalysisRun) -> Sc
     # A failed or interrupted earlier attempt of this run may have left files behind.
     shutil.rmtree(overlay_dir, ignore_errors=True)
     overlay_dir.mkdir(parents=True, exist_ok=True)
-    return screen(radiograph, models, overlay_dir=overlay_dir)
+    # The side stated at upload ("" when none) applies to every run of the study, re-runs included.
+    facing = study.radiograph.stated_facing or None
+    return screen(radiograph, models, overlay_dir=overlay_dir, facing=facing)
 
 
 def _store_result(study_id: int, run: AnalysisRun, result: ScreeningResult) -> None:
