@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.utils.translation import gettext
+from django.views import defaults
 
 from screening.units import format_bytes
 
@@ -42,6 +43,26 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     if code != "bad_request":
         # The warning above replaces the "Bad Request: <path>" line of django.request.
         response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Return Django's 403 page and log one WARNING line with the user id, path and reason.
+
+    Django's own log line for a PermissionDenied carries the full traceback, so it is replaced.
+    """
+    reason = str(exception or "") or "permission denied"
+    user = getattr(request, "user", None)
+    user_id = user.pk if user is not None else None
+    logger.warning(
+        "permission denied for user %s on %s: %s",
+        user_id,
+        request.path,
+        reason,
+        extra={"status_code": 403, "path": request.path, "user_id": user_id, "reason": reason},
+    )
+    response = defaults.permission_denied(request, exception or PermissionDenied())
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 

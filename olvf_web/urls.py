@@ -17,4 +17,5 @@ urlpatterns = [
 ]
 
 handler400 = "olvf_web.error_views.bad_request"
+handler403 = "olvf_web.error_views.permission_denied"
 handler500 = "olvf_web.error_views.server_error"

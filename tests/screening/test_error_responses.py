@@ -170,3 +170,19 @@ def test_validation_error_detail_of_query_parameter(token_client: Any) -> None:
     assert response.status_code == 400
     body = response.json()
     assert body["detail"] == f"mri_recommended: {body['mri_recommended'][0]}"
+
+
+def test_forbidden_page_logs_one_line_without_traceback(
+    manager_client: Client, manager: Any, caplog: Any
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        response = manager_client.get("/upload/")
+
+    assert response.status_code == 403
+    records = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert len(records) == 1, [record.getMessage() for record in records]
+    assert records[0].exc_info is None
+    assert (
+        records[0].getMessage()
+        == f"permission denied for user {manager.pk} on /upload/: clinician or admin role required"
+    )
