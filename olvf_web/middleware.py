@@ -45,6 +45,13 @@ class PasswordChangeRequiredMiddleware:
 
 
 def _is_exempt(path: str) -> bool:
-    """Return True for paths that must work before the change: sign-out, language switch, static files."""
-    exempt_prefixes = ("/static/", "/i18n/", "/accounts/logout/", "/admin/logout/", "/admin/jsi18n/")
+    """Return True for paths that must work before the change: sign-out, language switch, static files, icon."""
+    exempt_prefixes = (
+        "/static/",
+        "/favicon.ico",
+        "/i18n/",
+        "/accounts/logout/",
+        "/admin/logout/",
+        "/admin/jsi18n/",
+    )
     return path.startswith(exempt_prefixes)

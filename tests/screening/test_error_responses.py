@@ -186,3 +186,10 @@ def test_forbidden_page_logs_one_line_without_traceback(
         records[0].getMessage()
         == f"permission denied for user {manager.pk} on /upload/: clinician or admin role required"
     )
+
+
+def test_favicon_redirects_to_static_icon(client: Client) -> None:
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 301
+    assert response["Location"].endswith("favicon.svg")
