@@ -1,4 +1,4 @@
-"""JSON-lines log formatter for production."""
+"""Log formatters: JSON lines for production, text lines for local runs, both with UTC times."""
 
 from __future__ import annotations
 
@@ -27,3 +27,14 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class UtcTextFormatter(logging.Formatter):
+    """Format records as text with the time in UTC and its offset, such as 2026-01-05 09:30:00.123+00:00.
+
+    Django sets the process time zone to TIME_ZONE, so the default ``asctime``
+    would be local time without an offset, unlike gunicorn's lines.
+    """
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        return datetime.fromtimestamp(record.created, tz=UTC).isoformat(sep=" ", timespec="milliseconds")

@@ -32,3 +32,15 @@ def test_json_formatter_includes_exception() -> None:
     entry = json.loads(JsonFormatter().format(record))
 
     assert "RuntimeError: boom" in entry["exception"]
+
+
+def test_text_formatter_writes_utc_with_offset() -> None:
+    from olvf_web.logging import UtcTextFormatter
+
+    record = logging.LogRecord("screening.tasks", logging.INFO, __file__, 1, "study %s claimed", (7,), None)
+    record.created = 0.0
+    record.msecs = 0.0
+
+    line = UtcTextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s").format(record)
+
+    assert line == "1970-01-01 00:00:00.000+00:00 INFO screening.tasks: study 7 claimed"
