@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 from django import template
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from screening import roles
+from screening.models import AnalysisRun, AuditEvent, Study
 from screening.templatetags.field_labels import (
+    DETAIL_VALUE_LABELS,
     FIELD_LABELS,
     METRIC_PART_LABELS,
     OBJECT_TYPE_LABELS,
@@ -151,14 +156,44 @@ def field_label(key: Any) -> str:
 def field_value(value: Any) -> str:
     """Format a stored value for reading: yes/no for booleans, "none" for empty values, lists joined by commas."""
     if isinstance(value, bool):
-        return str(_("yes") if value else _("no"))
+        return str(pgettext("boolean value", "yes") if value else pgettext("boolean value", "no"))
     if value is None or value == "" or value == [] or value == () or value == {}:
         return str(_("none"))
     if isinstance(value, (list, tuple)):
         return ", ".join(field_value(item) for item in value)
     if isinstance(value, dict):
-        return ", ".join(f"{field_label(key)}: {field_value(item)}" for key, item in value.items())
+        return ", ".join(f"{field_label(key)}: {detail_value(key, item)}" for key, item in value.items())
     return str(value)
+
+
+def _choice_labels(key: str) -> dict[str, Any]:
+    """Return the translated labels of the fixed values stored under an audit detail ``key``."""
+    if key == "status":
+        return dict(Study.Status.choices)
+    if key == "result_status":
+        return dict(AnalysisRun.ResultStatus.choices)
+    if key == "action":
+        return dict(AuditEvent.Action.choices)
+    if key in ("model_class", "corrected_class"):
+        return dict(CLASS_LABELS)
+    if key == "object_type":
+        return dict(OBJECT_TYPE_LABELS)
+    if key in ("mri_recommended", "not_assessable"):
+        # The study list stores these filters as the strings "True" and "False".
+        return {"True": pgettext("boolean value", "yes"), "False": pgettext("boolean value", "no")}
+    return DETAIL_VALUE_LABELS.get(key, {})
+
+
+def detail_value(key: Any, value: Any) -> str:
+    """Format the value of an audit detail ``key``, translating the fixed values that the key stores."""
+    labels = _choice_labels(str(key))
+    if isinstance(value, str) and value in labels:
+        return str(labels[value])
+    if isinstance(value, list) and labels:
+        return ", ".join(
+            str(labels.get(item, item)) if isinstance(item, str) else field_value(item) for item in value
+        )
+    return field_value(value)
 
 
 @register.filter
@@ -190,7 +225,7 @@ def detail_items(details: Any) -> list[tuple[str, str]]:
     """Return audit details as (translated label, readable value) rows instead of a Python dict repr."""
     if not isinstance(details, dict):
         return [("", field_value(details))] if details not in (None, "", {}) else []
-    return [(field_label(key), field_value(value)) for key, value in details.items()]
+    return [(field_label(key), detail_value(key, value)) for key, value in details.items()]
 
 
 _WINDOW = re.compile(r"window center=(\S+) width=(\S+) function=(\S+)$")
@@ -246,3 +281,28 @@ def markdown_subset(text: Any) -> SafeString:
 def threshold_label(key: Any) -> str:
     """Return the translated label of a threshold key ("fresh", "source", "target_sensitivity")."""
     return str(THRESHOLD_LABELS.get(str(key), key))
+
+
+@register.filter
+def iso_timestamp(value: Any) -> str:
+    """Format an ISO 8601 timestamp string, such as a manifest's "2026-12-04T23:53:38Z", as local time.
+
+    A naive timestamp is read as UTC. Text that is not an ISO 8601 timestamp is returned unchanged.
+    """
+    if value in (None, ""):
+        return "–"
+    try:
+        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+
+
+@register.filter
+def threshold_value(value: Any) -> str:
+    """Format a bundle threshold: a probability as a percentage with one decimal, other values as text."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    return percent(value)
