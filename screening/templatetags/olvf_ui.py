@@ -296,7 +296,7 @@ def iso_timestamp(value: Any) -> str:
     except ValueError:
         return str(value)
     if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=dt.timezone.utc)
+        moment = moment.replace(tzinfo=dt.UTC)
     return date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
 
 

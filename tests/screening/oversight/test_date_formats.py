@@ -17,7 +17,7 @@ from tests.screening.oversight.factories import make_bundle, make_study
 pytestmark = pytest.mark.django_db
 
 # 08:42 in Tokyo, which a US format would show as "12/05/2026 8:42 a.m.".
-UPLOADED = dt.datetime(2026, 12, 4, 23, 42, tzinfo=dt.timezone.utc)
+UPLOADED = dt.datetime(2026, 12, 4, 23, 42, tzinfo=dt.UTC)
 
 
 def signed_in(user: Any, language: str) -> Client:
@@ -56,7 +56,8 @@ def test_bundle_page_formats_created_and_threshold(admin_user: Any, language: st
     manifest["thresholds"] = dict(manifest["thresholds"], fresh=0.1785961389541626)
     ModelBundle.objects.filter(pk=bundle.pk).update(manifest=manifest, installed_at=UPLOADED)
 
-    html = signed_in(admin_user, language).get(reverse("oversight:bundle_detail", args=[bundle.pk])).content.decode()
+    response = signed_in(admin_user, language).get(reverse("oversight:bundle_detail", args=[bundle.pk]))
+    html = response.content.decode()
 
     assert "2026-12-05 08:53 JST" in html
     assert "2026-12-04T23:53:38Z" not in html
