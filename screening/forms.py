@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
+from screening.date_checks import check_birth_before_study, check_birth_date, check_study_date
 from screening.models import Radiograph, Study
 from screening.services.studies import StudyFilters
 from screening.units import format_bytes
@@ -45,10 +46,22 @@ class PatientDetailsForm(forms.Form):
 
     patient_id = forms.CharField(label=_("Patient ID"), max_length=64, required=False)
     patient_name = forms.CharField(label=_("Patient name"), max_length=200, required=False)
-    patient_birth_date = forms.DateField(label=_("Birth date"), required=False, widget=DateInput)
+    patient_birth_date = forms.DateField(
+        label=_("Birth date"), required=False, widget=DateInput, validators=[check_birth_date]
+    )
     patient_sex = forms.ChoiceField(label=_("Sex"), choices=Study.Sex.choices, required=False)
     accession_number = forms.CharField(label=_("Accession number"), max_length=64, required=False)
-    study_date = forms.DateField(label=_("Study date"), required=False, widget=DateInput)
+    study_date = forms.DateField(
+        label=_("Study date"), required=False, widget=DateInput, validators=[check_study_date]
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        try:
+            check_birth_before_study(cleaned.get("patient_birth_date"), cleaned.get("study_date"))
+        except forms.ValidationError as error:
+            self.add_error("patient_birth_date", error)
+        return cleaned
 
 
 # Shared by the upload page and the API schema.

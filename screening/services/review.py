@@ -15,10 +15,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from inference.result import CLASSES, LUMBAR_LEVELS
+from screening.date_checks import check_mri_date
 from screening.models import AuditEvent, MRIOutcome, Study, VertebraFinding, VertebraReview
 from screening.services.audit import record_event
 
@@ -107,9 +107,9 @@ def record_mri_outcome(
 ) -> MRIOutcome:
     """Store the MRI outcome of a study and audit it; raise ValidationError when invalid."""
     levels = _normalise_levels(fresh_levels)
-    _validate_outcome(mri_done=mri_done, mri_date=mri_date, levels=levels)
+    study = Study.objects.get(pk=study_id)
+    _validate_outcome(mri_done=mri_done, mri_date=mri_date, levels=levels, study_date=study.study_date)
     with transaction.atomic():
-        study = Study.objects.get(pk=study_id)
         outcome = MRIOutcome.objects.create(
             study=study,
             mri_done=mri_done,
@@ -146,17 +146,15 @@ def _normalise_levels(levels: Iterable[str]) -> list[str]:
     return [level for level in LUMBAR_LEVELS if level in chosen]
 
 
-def _validate_outcome(*, mri_done: bool, mri_date: dt.date | None, levels: Sequence[str]) -> None:
+def _validate_outcome(
+    *, mri_done: bool, mri_date: dt.date | None, levels: Sequence[str], study_date: dt.date | None
+) -> None:
     if not mri_done and (mri_date is not None or levels):
         raise ValidationError(
             _("An MRI that was not done has no date and no levels; clear them or mark the MRI as done."),
             code="outcome_without_mri",
         )
-    if mri_date is not None and mri_date > timezone.localdate():
-        raise ValidationError(
-            _("The MRI date %(date)s is in the future.") % {"date": mri_date.isoformat()},
-            code="mri_date_in_future",
-        )
+    check_mri_date(mri_date, study_date)
 
 
 def current_reviews(finding_ids: Iterable[int]) -> dict[int, VertebraReview]:
