@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
+from screening.date_checks import check_birth_before_study, check_birth_date, check_study_date
 from screening.forms import check_patient_id_given
 from screening.models import AnalysisRun, Radiograph, Study, VertebraFinding
 from screening.services.studies import StudyFilters, current_run_of
@@ -40,10 +41,10 @@ class StudyUploadSerializer(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True, use_url=False)
     patient_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
     patient_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    patient_birth_date = serializers.DateField(required=False, allow_null=True)
+    patient_birth_date = serializers.DateField(required=False, allow_null=True, validators=[check_birth_date])
     patient_sex = serializers.ChoiceField(choices=Study.Sex.choices, required=False, allow_blank=True)
     accession_number = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    study_date = serializers.DateField(required=False, allow_null=True)
+    study_date = serializers.DateField(required=False, allow_null=True, validators=[check_study_date])
     facing = serializers.ChoiceField(
         choices=[Radiograph.Facing.LEFT, Radiograph.Facing.RIGHT],
         required=False,
@@ -69,6 +70,12 @@ class StudyUploadSerializer(serializers.Serializer):
             message = error.messages[0]
             raise serializers.ValidationError(
                 {"patient_id": [ErrorDetail(message, code="patient_id_required")]}
+            ) from error
+        try:
+            check_birth_before_study(attrs.get("patient_birth_date"), attrs.get("study_date"))
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(
+                {"patient_birth_date": [ErrorDetail(error.messages[0], code=error.code)]}
             ) from error
         return attrs
 
