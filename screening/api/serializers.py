@@ -93,7 +93,7 @@ class StudyFilterSerializer(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         date_from, date_to = attrs.get("date_from"), attrs.get("date_to")
         if date_from and date_to and date_from > date_to:
-            raise serializers.ValidationError({"date_to": "date_to must not be before date_from."})
+            raise serializers.ValidationError({"date_to": _("date_to must not be before date_from.")})
         return attrs
 
     def to_filters(self) -> StudyFilters:

@@ -60,6 +60,82 @@ FIELD_LABELS = {
     "path": _("Folder"),
     "name": _("Name"),
     "version": _("Version"),
+    # Keys that only audit details use, grouped by the code that writes them.
+    # Uploads (screening/services/ingest.py).
+    "duplicate": _("Already uploaded"),
+    "status": _("Status"),
+    "stated_facing": _("Side stated at upload"),
+    "facing_conflict": _("Side conflict"),
+    "study_side": _("Side of the study"),
+    "study_side_source": _("Source of the study's side"),
+    "requested_side": _("Side of this upload"),
+    "requested_side_source": _("Source of this upload's side"),
+    "failure_code": _("Failure code"),
+    # Reviews and MRI outcomes (screening/services/review.py).
+    "review_id": _("Review ID"),
+    "finding_id": _("Finding ID"),
+    "level": _("Level"),
+    "model_class": _("Model's class"),
+    "agrees": _("Agrees with the model"),
+    "corrected_class": _("Corrected class"),
+    "comment_length": _("Comment length (characters)"),
+    "outcome_id": _("MRI outcome ID"),
+    "mri_done": _("MRI done"),
+    "mri_date": _("MRI date"),
+    "fresh_levels": _("Levels with a fresh fracture on MRI"),
+    "notes_length": _("Notes length (characters)"),
+    # Bundles and screening runs (screening/services/bundles.py, screening/services/screening.py).
+    "manifest_sha256": _("Manifest SHA-256"),
+    "bundle": _("Bundle"),
+    "result_status": _("Result"),
+    "reason": _("Reason"),
+    # Page views and exports: study list, audit trail, decision trace, statistics.
+    "filters": _("Filters"),
+    "page": _("Page"),
+    "count": _("Rows shown"),
+    "search": _("Searched by text"),
+    "mri_recommended": _("MRI recommended"),
+    "not_assessable": _("Not assessable"),
+    "action": _("Action"),
+    "object_type": _("Object type"),
+    "object_id": _("Object ID"),
+    "address": _("Address"),
+    "view": _("Page viewed"),
+    # Users and roles (screening/signals.py, create_first_admin).
+    "actor": _("Acting user"),
+    "change": _("Change"),
+    "created": _("New user"),
+    "email": _("Email address"),
+    "first_name": _("First name"),
+    "last_name": _("Last name"),
+    "is_active": _("Active"),
+    "is_staff": _("Staff status"),
+    "is_superuser": _("Superuser status"),
+    "changes": _("Changes"),
+    "from": _("Before"),
+    "to": _("After"),
+    "operation": _("Operation"),
+    "groups": _("Groups"),
+    "roles": _("Roles"),
+}
+
+# Fixed values of audit details, by key. Keys whose values are model choices are handled in olvf_ui.
+DETAIL_VALUE_LABELS = {
+    "operation": {"added": _("added"), "removed": _("removed")},
+    "export": {
+        "audit_csv": _("audit trail CSV"),
+        "statistics_csv": _("statistics CSV"),
+        "statistics_csv_api": _("statistics CSV through the API"),
+        "decision_trace": _("decision trace JSON"),
+    },
+    "view": {"decision_trace": _("decision trace")},
+    "endpoint": {"statistics": _("statistics")},
+    "reason": {
+        "bundle_activated": _("queued again because a model bundle was activated"),
+        "stuck": _("queued again because its screening stalled"),
+    },
+    "actor": {"none: changed outside a web request": _("nobody: changed outside a web request")},
+    "change": {"created first admin": _("created the first admin")},
 }
 
 # Stage names of the screening pipeline's timings; classify_<architecture> is handled separately.

@@ -87,3 +87,10 @@ def test_threshold_label_translates_keys() -> None:
         assert olvf_ui.threshold_label("fresh") == "Fresh-fracture threshold"
         assert olvf_ui.threshold_label("target_sensitivity") == "Target fresh-fracture sensitivity"
         assert olvf_ui.threshold_label("other") == "other"
+
+
+def test_field_value_reads_booleans_in_japanese() -> None:
+    with translation.override("ja"):
+        assert olvf_ui.field_value(True) == "はい"
+        assert olvf_ui.field_value(False) == "いいえ"
+        assert olvf_ui.field_value(None) == "なし"
