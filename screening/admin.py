@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Group
+from django.forms import ModelForm
+from django.http import HttpRequest, HttpResponse
 
 from screening import roles
 from screening.models import AnalysisRun, AuditEvent, ModelBundle, Study
@@ -101,3 +106,50 @@ class AnalysisRunAdmin(ReadOnlyAdmin):
 @admin.register(ModelBundle)
 class ModelBundleAdmin(ReadOnlyAdmin):
     list_display = ("id", "name", "version", "is_demo", "is_active", "installed_at")
+
+
+def require_password_change(user: Any) -> None:
+    """Put ``user`` in the password_change_required group, so the next sign-in requires a new password.
+
+    PasswordChangeRequiredMiddleware enforces the group and removes the user from
+    it once they have chosen a new password. Adding the group is audited as a
+    role change.
+    """
+    must_change, _ = Group.objects.get_or_create(name=roles.PASSWORD_CHANGE_REQUIRED)
+    user.groups.add(must_change)
+
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class OlvfUserAdmin(UserAdmin):
+    """Django's user admin, except that a password an admin chose must be replaced at the next sign-in.
+
+    The admin who types a password for someone else has seen it, so a new user
+    and a user whose password an admin reset must choose their own. An admin who
+    resets their own password through this page is not asked again.
+    """
+
+    def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        user = form.instance
+        if not change and user.has_usable_password():
+            require_password_change(user)
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        # get_object() returns None for an unknown or malformed id, and the parent view then raises Http404.
+        password_before = getattr(self.get_object(request, unquote(id)), "password", None)
+        response = super().user_change_password(request, id, form_url)
+        if request.method != "POST":
+            return response
+        user = self.get_object(request, unquote(id))
+        reset_by_admin = (
+            user is not None
+            and user.password != password_before
+            and user.has_usable_password()
+            and user.pk != request.user.pk
+        )
+        if reset_by_admin:
+            require_password_change(user)
+        return response
