@@ -134,3 +134,16 @@ def test_fractions_argument_parses_and_rejects() -> None:
         fractions_argument("0.5,0.5,0.5")
     with pytest.raises(argparse.ArgumentTypeError, match="three numbers"):
         fractions_argument("a,b,c")
+
+
+def test_detector_epoch_log_line(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    from types import SimpleNamespace
+
+    from inference.training.detector import _log_epoch
+
+    trainer = SimpleNamespace(epoch=4, epochs=50, epoch_time=3.2, metrics={"metrics/mAP50-95(B)": 0.4567})
+    with caplog.at_level(logging.INFO, logger="inference.training.detector"):
+        _log_epoch(trainer)
+
+    assert caplog.messages == ["detector epoch 5/50: 3 s, validation mAP50-95 0.457"]
