@@ -167,6 +167,7 @@ METRIC_PART_LABELS = {
     "test": _("Test"),
     "images": _("images"),
     "vertebrae": _("vertebrae"),
+    "patients": _("patients"),
     "normal": _("normal"),
     "old": _("old fracture"),
     "fresh": _("fresh fracture"),

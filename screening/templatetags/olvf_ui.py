@@ -232,12 +232,34 @@ _WINDOW = re.compile(r"window center=(\S+) width=(\S+) function=(\S+)$")
 _RESCALE = re.compile(r"rescale slope=(\S+) intercept=(\S+)(.*)$")
 _PERCENTILE = re.compile(r"percentile window p(\S+)\.\.p(\S+) \((.*)\)$")
 _CHOSEN_FRAME = re.compile(r"frame (\d+) of (\d+), chosen by the caller$")
+_PILLOW_MODE = re.compile(r"Pillow mode (\S+)$")
+_EIGHT_BIT_AS_STORED = re.compile(r"none \(8-bit values used as stored, 0\.\.(\S+) maps to 0\.\.1\)$")
+_COLOUR_FULL_RANGE = re.compile(r"none \(colour, full stored range 0\.\.(\S+)\)$")
+_INVERTED = re.compile(r"inverted once after windowing \((.*)\)$")
+_EXIF_ORIENTATION = re.compile(r"EXIF orientation (\S+) applied$")
+# Texts that inference.imaging stores in the provenance and its notes, in English, keyed by that text.
 _FIXED_PROVENANCE_TEXT = {
     "none": _("none"),
     "none (colour)": _("none (colour image)"),
     "single frame": _("single frame"),
     "modality LUT sequence": _("Modality LUT Sequence"),
     "voi lut sequence": _("VOI LUT Sequence"),
+    "palette colour expanded with the Palette Color Lookup Table": _(
+        "palette colour expanded with the Palette Color Lookup Table"
+    ),
+    "colour pixels with equal channels read as grayscale": _(
+        "colour pixels with equal channels read as grayscale"
+    ),
+    "Modality LUT Sequence is malformed and was ignored": _(
+        "Modality LUT Sequence is malformed and was ignored"
+    ),
+    "VOI LUT Sequence is malformed and was ignored": _("VOI LUT Sequence is malformed and was ignored"),
+    "1-bit image expanded to 8 bits": _("1-bit image expanded to 8 bits"),
+    "palette expanded to RGB": _("palette expanded to RGB"),
+    "opaque alpha channel ignored": _("opaque alpha channel ignored"),
+    "16-bit colour PNG reduced to 8 bits per channel by Pillow": _(
+        "16-bit colour PNG reduced to 8 bits per channel by Pillow"
+    ),
 }
 
 
@@ -268,7 +290,36 @@ def provenance_text(value: Any) -> str:
         )
     if match := _CHOSEN_FRAME.match(text):
         return str(_("frame chosen at upload"))
+    return _measured_provenance_text(text)
+
+
+def _measured_provenance_text(text: str) -> str:
+    """Translate the provenance descriptions that carry a measured value, or return ``text`` unchanged."""
+    if match := _PILLOW_MODE.match(text):
+        return str(_("Pillow mode %(mode)s") % {"mode": match.group(1)})
+    if match := _EIGHT_BIT_AS_STORED.match(text):
+        return str(
+            _("none (8-bit values used as stored, 0..%(maximum)s maps to 0..1)") % {"maximum": match.group(1)}
+        )
+    if match := _COLOUR_FULL_RANGE.match(text):
+        return str(_("none (colour, full stored range 0..%(maximum)s)") % {"maximum": match.group(1)})
+    if match := _INVERTED.match(text):
+        # The reasons are DICOM attribute values (MONOCHROME1, Presentation LUT Shape INVERSE).
+        reasons = match.group(1).replace(" and ", ", ")
+        return str(_("inverted once after windowing (%(reasons)s)") % {"reasons": reasons})
+    if match := _EXIF_ORIENTATION.match(text):
+        return str(_("EXIF orientation %(orientation)s applied") % {"orientation": match.group(1)})
     return text
+
+
+@register.filter
+def provenance_value(value: Any) -> str:
+    """Format a stored provenance value for reading, translating the reader's English descriptions."""
+    if isinstance(value, str) and value:
+        return provenance_text(value)
+    if isinstance(value, (list, tuple)) and value:
+        return "; ".join(provenance_value(item) for item in value)
+    return field_value(value)
 
 
 @register.filter

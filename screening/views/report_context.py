@@ -264,7 +264,7 @@ def _provenance_rows(radiograph: Any) -> list[dict[str, Any]]:
             _("Transfer syntax"),
             provenance.get("transfer_syntax_name") or provenance.get("transfer_syntax_uid"),
         ),
-        (_("Photometric interpretation"), provenance.get("photometric_interpretation")),
+        (_("Photometric interpretation"), _provenance_or_none(provenance.get("photometric_interpretation"))),
         (
             _("Bits stored / allocated"),
             _pair(provenance.get("bits_stored"), provenance.get("bits_allocated")),
@@ -279,7 +279,7 @@ def _provenance_rows(radiograph: Any) -> list[dict[str, Any]]:
     ]
     notes = provenance.get("notes") or []
     if notes:
-        rows.append((_("Notes"), "; ".join(str(note) for note in notes)))
+        rows.append((_("Notes"), "; ".join(provenance_text(note) for note in notes)))
     return [{"label": label, "value": value if value not in (None, "") else "–"} for label, value in rows]
 
 
