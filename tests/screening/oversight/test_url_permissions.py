@@ -26,6 +26,7 @@ pytestmark = pytest.mark.django_db
 # "admin_site" is Django's admin, which redirects everyone without staff status to its sign-in page.
 ACCESS: dict[str, str] = {
     "set_language": "public",
+    "favicon": "public",  # a redirect to the static icon, which browsers request before sign-in
     "login": "public",
     "logout": "public",
     "password_change": "signed_in",
