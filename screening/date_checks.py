@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 
 # Birth dates before this day are taken as typing errors in the year.
 EARLIEST_BIRTH_DATE = dt.date(1900, 1, 1)
+# Study and MRI dates before this day are typing errors too (MRI came into clinical use in the 1980s).
+EARLIEST_EXAMINATION_DATE = dt.date(1900, 1, 1)
 
 
 def check_birth_date(birth_date: dt.date | None) -> None:
@@ -35,12 +37,20 @@ def check_birth_date(birth_date: dt.date | None) -> None:
 
 
 def check_study_date(study_date: dt.date | None) -> None:
-    """Reject a study date after today."""
-    if study_date is not None and study_date > timezone.localdate():
+    """Reject a study date after today or before EARLIEST_EXAMINATION_DATE."""
+    if study_date is None:
+        return
+    if study_date > timezone.localdate():
         raise ValidationError(
             _("The study date %(date)s is in the future. Enter a date no later than today.")
             % {"date": study_date.isoformat()},
             code="study_date_in_future",
+        )
+    if study_date < EARLIEST_EXAMINATION_DATE:
+        raise ValidationError(
+            _("The study date %(date)s is before %(earliest)s. Check the year.")
+            % {"date": study_date.isoformat(), "earliest": EARLIEST_EXAMINATION_DATE.isoformat()},
+            code="study_date_too_early",
         )
 
 
@@ -55,13 +65,19 @@ def check_birth_before_study(birth_date: dt.date | None, study_date: dt.date | N
 
 
 def check_mri_date(mri_date: dt.date | None, study_date: dt.date | None) -> None:
-    """Reject an MRI date after today or before the study date of the radiograph."""
+    """Reject an MRI date after today, before EARLIEST_EXAMINATION_DATE or before the study date."""
     if mri_date is None:
         return
     if mri_date > timezone.localdate():
         raise ValidationError(
             _("The MRI date %(date)s is in the future.") % {"date": mri_date.isoformat()},
             code="mri_date_in_future",
+        )
+    if mri_date < EARLIEST_EXAMINATION_DATE:
+        raise ValidationError(
+            _("The MRI date %(date)s is before %(earliest)s. Check the year.")
+            % {"date": mri_date.isoformat(), "earliest": EARLIEST_EXAMINATION_DATE.isoformat()},
+            code="mri_date_too_early",
         )
     if study_date is not None and mri_date < study_date:
         raise ValidationError(

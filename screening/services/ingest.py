@@ -19,10 +19,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from inference.orientation import Orientation, resolve_orientation
+from screening.date_checks import check_birth_date, check_study_date
 from screening.errors import UploadRejected
 from screening.models import AuditEvent, Radiograph, Study
 from screening.models.studies import original_upload_path
 from screening.services.audit import record_event
+from screening.services.header_dates import checked_header_date, drop_birth_after_study
 from screening.services.sanitise import SanitiseReport, clean_json, clean_text, fit_text
 from screening.units import format_bytes
 
@@ -466,7 +468,8 @@ def _apply_identity(
     """Fill patient and study identifiers: DICOM header values first, entered values where the header has none.
 
     Returns a warning for each value longer than its column, which is stored
-    cut to the column with a trailing ellipsis.
+    cut to the column with a trailing ellipsis, and for each header date that
+    is not stored because it failed the date checks.
     """
     entered = patient or PatientDetails()
     header = reading.radiograph.header if reading.radiograph is not None else None
@@ -483,11 +486,17 @@ def _apply_identity(
         if cut:
             warnings.append(_truncation_warning(field_name, len(text), max_length))
 
-    study.patient_birth_date = (
-        _parse_dicom_date(header and header.patient_birth_date) or entered.patient_birth_date
+    # Header dates pass the same checks as typed-in ones; a rejected one is replaced by the entered value.
+    birth_date, birth_warning = checked_header_date(
+        "patient_birth_date", header and header.patient_birth_date, check_birth_date
     )
+    study_date, study_warning = checked_header_date("study_date", header and header.study_date, check_study_date)
+    study_date = study_date or entered.study_date
+    birth_date, order_warning = drop_birth_after_study(birth_date or entered.patient_birth_date, study_date)
+    study.patient_birth_date = birth_date
     study.patient_sex = _normalise_sex(_first_text(header and header.patient_sex, entered.patient_sex))
-    study.study_date = _parse_dicom_date(header and header.study_date) or entered.study_date
+    study.study_date = study_date
+    warnings.extend(w for w in (birth_warning, study_warning, order_warning) if w is not None)
     return warnings
 
 
@@ -558,17 +567,6 @@ def _readable_person_name(value: str | None) -> str:
     if not value:
         return ""
     return " ".join(part for part in str(value).split("=")[0].split("^") if part).strip()
-
-
-def _parse_dicom_date(value: str | None) -> date | None:
-    """Parse a DICOM DA value (YYYYMMDD); an invalid value gives None instead of a guessed date."""
-    text = str(value or "").strip()
-    if len(text) != 8 or not text.isdigit():
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
 
 
 def _normalise_sex(value: str) -> str:

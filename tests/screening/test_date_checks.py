@@ -35,6 +35,7 @@ INVALID_DATES = [
         "1900-01-01",
     ),
     ({"study_date": TOMORROW}, "study_date", "is in the future", "未来"),
+    ({"study_date": dt.date(1899, 12, 31)}, "study_date", "is before 1900-01-01", "1900-01-01"),
     (
         {"patient_birth_date": YESTERDAY, "study_date": YESTERDAY - dt.timedelta(days=1)},
         "patient_birth_date",
@@ -137,6 +138,18 @@ def test_mri_outcome_rejects_date_before_study() -> None:
 
         assert excinfo.value.code == "mri_date_before_study_date"
         assert expected in excinfo.value.messages[0]
+    assert not MRIOutcome.objects.exists()
+
+
+@pytest.mark.django_db
+def test_mri_outcome_rejects_year_before_1900() -> None:
+    study = make_study()
+    reviewer = make_user("dr-dates", "clinician")
+
+    with pytest.raises(ValidationError) as excinfo:
+        record_mri_outcome(study.pk, recorded_by=reviewer, mri_done=True, mri_date=dt.date(1, 1, 1))
+
+    assert excinfo.value.code == "mri_date_too_early"
     assert not MRIOutcome.objects.exists()
 
 

@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from screening.models import AuditEvent, Study
 from screening.services.audit import record_event
@@ -28,10 +29,21 @@ SNAPSHOT_PARAMETER = "upto"
 
 
 def _filters(request: HttpRequest) -> tuple[AuditFilterForm, AuditFilters]:
+    """Return the bound form and the filters of its valid fields; an invalid field is left out alone."""
     form = AuditFilterForm(request.GET or None)
-    if not request.GET or not form.is_valid():
+    if not request.GET:
         return form, AuditFilters()
-    data = {key: value for key, value in form.cleaned_data.items() if value not in (None, "")}
+    form.is_valid()
+    # cleaned_data holds only the fields that passed, so one bad field leaves the others in force.
+    data = {
+        key: value
+        for key, value in form.cleaned_data.items()
+        if value not in (None, "") and key not in form.errors
+    }
+    if form.non_field_errors():
+        # The only form-wide error is a start date after the end date: drop the range.
+        data.pop("date_from", None)
+        data.pop("date_to", None)
     return form, AuditFilters(**data)
 
 
@@ -79,9 +91,19 @@ def audit_page(request: HttpRequest) -> HttpResponse:
 
 
 @admin_role_required
-def audit_csv(request: HttpRequest) -> StreamingHttpResponse:
-    """Send every audit event that matches the filters as CSV, oldest first."""
-    _, filters = _filters(request)
+def audit_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """Send every audit event that matches the filters as CSV, oldest first.
+
+    Invalid filters get a 400 with the errors: a CSV cannot show that a filter was
+    ignored, so an export never holds more events than the filters asked for.
+    """
+    form, filters = _filters(request)
+    if form.is_bound and form.errors:
+        problems = [str(error) for errors in form.errors.values() for error in errors]
+        message = _("The CSV was not exported because some filters are invalid: %(problems)s") % {
+            "problems": " ".join(problems)
+        }
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
     record_event(
         AuditEvent.Action.EXPORT,
         request=request,
