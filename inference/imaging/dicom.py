@@ -234,7 +234,7 @@ _IMAGE_PIXEL_KEYWORDS = ("Rows", "Columns", "BitsAllocated", "PhotometricInterpr
 
 def _raise_without_pixel_data(ds: Dataset) -> None:
     if "FloatPixelData" in ds or "DoubleFloatPixelData" in ds:
-        raise messages.unsupported_pixel_format("floating-point pixel data")
+        raise messages.unsupported_pixel_format("floating-point pixel data", "浮動小数点の画素データ")
     if any(keyword in ds for keyword in _IMAGE_PIXEL_KEYWORDS):
         raise messages.truncated_file("dicom", "Image Pixel module present but no (7FE0,0010) Pixel Data")
     sop_class_uid = text_value(ds, "SOPClassUID")
@@ -265,7 +265,7 @@ def _check_geometry(ds: Dataset, limits: ImagingLimits) -> ImageGeometry:
     interpretation = (text_value(ds, "PhotometricInterpretation") or "").upper()
 
     if bits_allocated == 1:
-        raise messages.unsupported_pixel_format("1-bit pixel data")
+        raise messages.unsupported_pixel_format("1-bit pixel data", "1 ビットの画素データ")
     if bits_allocated not in (8, 16, 32):
         raise messages.invalid_header_value("Bits Allocated", bits_allocated)
     if not 1 <= bits_stored <= bits_allocated:

@@ -257,11 +257,12 @@ def transfer_syntax_not_decodable(name: str, uid: str, reason: str) -> Unsupport
     )
 
 
-def unsupported_pixel_format(description: str) -> UnsupportedImageError:
+def unsupported_pixel_format(description: str, description_ja: str | None = None) -> UnsupportedImageError:
+    """Return the error for a pixel format; ``description_ja`` defaults to ``description`` (a DICOM or Pillow term)."""
     return UnsupportedImageError(
         f"The image has a pixel format that this product does not read ({description}). "
         "Export the radiograph as a grayscale DICOM or PNG image.",
-        f"この画像の画素形式（{description}）は本製品では読み込めません。"
+        f"この画像の画素形式（{description_ja or description}）は本製品では読み込めません。"
         "X 線画像をグレースケールの DICOM または PNG 画像として書き出してください。",
         detail=description,
     )

@@ -41,10 +41,15 @@ class StudyUploadSerializer(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True, use_url=False)
     patient_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
     patient_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    patient_birth_date = serializers.DateField(required=False, allow_null=True, validators=[check_birth_date])
+    # Only YYYY-MM-DD: DRF's default ISO parsing also takes 20200505 and week dates such as 2020-W01-1.
+    patient_birth_date = serializers.DateField(
+        required=False, allow_null=True, input_formats=["%Y-%m-%d"], validators=[check_birth_date]
+    )
     patient_sex = serializers.ChoiceField(choices=Study.Sex.choices, required=False, allow_blank=True)
     accession_number = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    study_date = serializers.DateField(required=False, allow_null=True, validators=[check_study_date])
+    study_date = serializers.DateField(
+        required=False, allow_null=True, input_formats=["%Y-%m-%d"], validators=[check_study_date]
+    )
     facing = serializers.ChoiceField(
         choices=[Radiograph.Facing.LEFT, Radiograph.Facing.RIGHT],
         required=False,
@@ -62,6 +67,23 @@ class StudyUploadSerializer(serializers.Serializer):
             )
         },
     )
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        # A multipart field sent twice would otherwise take its last value unchecked, so reject it.
+        if hasattr(data, "getlist"):
+            repeated = {
+                name: [
+                    ErrorDetail(
+                        _("This field was sent %(count)d times. Send it once.") % {"count": count},
+                        code="repeated",
+                    )
+                ]
+                for name in self.fields
+                if (count := len(data.getlist(name))) > 1
+            }
+            if repeated:
+                raise serializers.ValidationError(repeated)
+        return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         try:

@@ -103,6 +103,30 @@ def test_upload_creates_study(api_client_for: ApiClientFor, clinician: Any) -> N
     assert body["study"]["status"] in {"queued", "running", "done", "failed"}
 
 
+def test_upload_rejects_repeated_field(api_client_for: ApiClientFor, clinician: Any) -> None:
+    response = api_client_for(clinician).post(
+        LIST_URL,
+        {"file": uploaded("twice.png", png_bytes(seed=33)), "patient_id": "P-78", "facing": ["left", "right"]},
+        format="multipart",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["facing"][0] == "この項目が 2 回送信されました。1 回だけ送信してください。"  # Japanese by default
+    assert not Study.objects.filter(patient_id="P-78").exists()
+
+
+@pytest.mark.parametrize("value", ["20200505", "2020-W01-1"])
+def test_upload_rejects_dates_not_in_iso_form(api_client_for: ApiClientFor, clinician: Any, value: str) -> None:
+    response = api_client_for(clinician).post(
+        LIST_URL,
+        {"file": uploaded("date.png", png_bytes(seed=34)), "patient_id": "P-79", "study_date": value},
+        format="multipart",
+    )
+
+    assert response.status_code == 400
+    assert "study_date" in response.json()
+
+
 def test_upload_of_known_file_returns_existing_study(
     api_client_for: ApiClientFor, clinician: Any, study: Study
 ) -> None:

@@ -304,3 +304,12 @@ def test_gdcm_decodes_when_pylibjpeg_fails(
 
     assert radiograph.provenance.decoder == "gdcm"
     np.testing.assert_array_equal(radiograph.pixels, reference.pixels)
+
+
+def test_one_bit_file_is_unsupported_in_both_languages(testdata: Testdata) -> None:
+    with pytest.raises(UnsupportedImageError) as caught:
+        load(testdata("liver_1frame.dcm"))
+
+    assert "1-bit pixel data" in caught.value.message_en
+    assert "1 ビットの画素データ" in caught.value.message_ja
+    assert "1-bit" not in caught.value.message_ja
