@@ -18,8 +18,9 @@ class PasswordChangeRequiredMiddleware:
 
     ``create_first_admin`` puts the first admin in that group, because its
     one-time password was printed to a terminal. The group membership ends when
-    the user reaches the "password changed" page with a password hash that
-    differs from the one this session started with.
+    the password change form succeeds (``screening.views.account``), or when the
+    user reaches the "password changed" page with a password hash that differs
+    from the one this session started with.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

@@ -20,6 +20,14 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         context["change_required"] = self.request.user.groups.filter(name=PASSWORD_CHANGE_REQUIRED).exists()
         return context
 
+    def form_valid(self, form: Any) -> Any:
+        response = super().form_valid(form)
+        # The change ends the requirement at once, even when the client never loads the "done" page.
+        required = form.user.groups.filter(name=PASSWORD_CHANGE_REQUIRED)
+        if required.exists():
+            form.user.groups.remove(*required)
+        return response
+
 
 class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
     """Confirmation page shown after a successful password change."""

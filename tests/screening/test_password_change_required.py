@@ -60,6 +60,21 @@ def test_changed_password_lifts_the_requirement(admin_session: Client, first_adm
     assert admin_session.get("/studies/").status_code == 200
 
 
+def test_change_without_done_page_lifts_requirement(
+    admin_session: Client, first_admin: tuple[Any, str]
+) -> None:
+    response = admin_session.post(
+        "/accounts/password_change/",
+        {"old_password": first_admin[1], "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    fresh_session = Client()
+
+    assert response.status_code == 302
+    assert not first_admin[0].groups.filter(name=PASSWORD_CHANGE_REQUIRED).exists()
+    assert fresh_session.login(username="admin", password=NEW_PASSWORD)
+    assert fresh_session.get("/studies/").status_code == 200
+
+
 def test_visiting_done_page_without_change_keeps_requirement(admin_session: Client) -> None:
     admin_session.get("/accounts/password_change/done/")
 
