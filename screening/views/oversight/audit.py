@@ -95,7 +95,7 @@ def audit_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """Send every audit event that matches the filters as CSV, oldest first.
 
     Invalid filters get a 400 with the errors: a CSV cannot show that a filter was
-    ignored, so an export never holds more events than the filters asked for.
+    ignored, so an export never contains more events than the filters asked for.
     """
     form, filters = _filters(request)
     if form.is_bound and form.errors:
