@@ -131,33 +131,46 @@ class StudyFilterSerializer(serializers.Serializer):
         )
 
 
+_REASON_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "message_en": {"type": "string"},
+        "message_ja": {"type": "string"},
+    },
+}
+
+
 class FailureSerializerMixin(serializers.Serializer):
-    """Adds ``failure``: the code and the reason in the request's language, or null."""
+    """Adds ``failure`` (a FAILED study) and ``waiting`` (a QUEUED study held back, for example
+    until a model bundle is active): the code and the reason in the request's language, or null."""
 
     failure = serializers.SerializerMethodField()
+    waiting = serializers.SerializerMethodField()
 
-    @extend_schema_field(
-        {
-            "type": "object",
-            "nullable": True,
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "message_en": {"type": "string"},
-                "message_ja": {"type": "string"},
-            },
-        }
-    )
+    @extend_schema_field(_REASON_SCHEMA)
     def get_failure(self, study: Study) -> dict[str, str] | None:
         if study.status != Study.Status.FAILED:
             return None
-        return _localised(
-            {
-                "code": study.failure_code,
-                "message_en": study.failure_message_en,
-                "message_ja": study.failure_message_ja,
-            }
-        )
+        return _study_reason(study)
+
+    @extend_schema_field(_REASON_SCHEMA)
+    def get_waiting(self, study: Study) -> dict[str, str] | None:
+        if study.status != Study.Status.QUEUED or not study.failure_code:
+            return None
+        return _study_reason(study)
+
+
+def _study_reason(study: Study) -> dict[str, str]:
+    return _localised(
+        {
+            "code": study.failure_code,
+            "message_en": study.failure_message_en,
+            "message_ja": study.failure_message_ja,
+        }
+    )
 
 
 class StudyListSerializer(FailureSerializerMixin, serializers.ModelSerializer):
@@ -182,6 +195,7 @@ class StudyListSerializer(FailureSerializerMixin, serializers.ModelSerializer):
             "mri_recommended",
             "not_assessable",
             "failure",
+            "waiting",
             "file_type",
             "bundle",
             "created_at",

@@ -403,3 +403,32 @@ def test_file_outside_recorded_runs_is_answered_404(
     response = api_client_for(clinician).get(f"/api/studies/{done_study.pk}/files/{name}")
 
     assert response.status_code == 404
+
+
+def test_detail_says_why_study_waits(api_client_for: ApiClientFor, clinician: Any, study: Study) -> None:
+    code, message_en, message_ja = screening_service.WAITING_FOR_BUNDLE
+    Study.objects.filter(pk=study.pk).update(
+        status=Study.Status.QUEUED,
+        failure_code=code,
+        failure_message_en=message_en,
+        failure_message_ja=message_ja,
+    )
+
+    body = api_client_for(clinician).get(f"{LIST_URL}{study.pk}/", HTTP_ACCEPT_LANGUAGE="en").json()
+    listed = api_client_for(clinician).get(LIST_URL, HTTP_ACCEPT_LANGUAGE="en").json()
+
+    assert body["status"] == "queued"
+    assert body["failure"] is None
+    assert body["waiting"]["code"] == "no_active_bundle"
+    assert body["waiting"]["message"] == message_en
+    assert listed["results"][0]["waiting"]["code"] == "no_active_bundle"
+
+
+def test_detail_has_no_waiting_reason_when_queued_normally(
+    api_client_for: ApiClientFor, clinician: Any, study: Study
+) -> None:
+    Study.objects.filter(pk=study.pk).update(status=Study.Status.QUEUED, failure_code="")
+
+    body = api_client_for(clinician).get(f"{LIST_URL}{study.pk}/").json()
+
+    assert body["waiting"] is None
