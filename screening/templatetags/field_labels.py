@@ -135,6 +135,19 @@ DETAIL_VALUE_LABELS = {
         "stuck": _("queued again because its screening stalled"),
     },
     "actor": {"none: changed outside a web request": _("nobody: changed outside a web request")},
+    # Group names of screening.roles, which the role-change events list.
+    "groups": {
+        "clinician": _("clinician (doctor)"),
+        "manager": _("manager (statistics)"),
+        "admin": _("admin"),
+        "password_change_required": _("password change required"),
+    },
+    "roles": {
+        "clinician": _("clinician (doctor)"),
+        "manager": _("manager (statistics)"),
+        "admin": _("admin"),
+        "password_change_required": _("password change required"),
+    },
     "change": {"created first admin": _("created the first admin")},
 }
 

@@ -14,7 +14,7 @@ from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from screening import roles
-from screening.models import AnalysisRun, AuditEvent, Study
+from screening.models import AnalysisRun, AuditEvent, Radiograph, Study
 from screening.templatetags.field_labels import (
     DETAIL_VALUE_LABELS,
     FIELD_LABELS,
@@ -178,6 +178,8 @@ def _choice_labels(key: str) -> dict[str, Any]:
         return dict(CLASS_LABELS)
     if key == "object_type":
         return dict(OBJECT_TYPE_LABELS)
+    if key == "stated_facing":
+        return {value: label for value, label in Radiograph.Facing.choices if value}
     if key in ("mri_recommended", "not_assessable"):
         # The study list stores these filters as the strings "True" and "False".
         return {"True": pgettext("boolean value", "yes"), "False": pgettext("boolean value", "no")}

@@ -89,6 +89,25 @@ def test_english_audit_details_read_yes_and_no(admin_user: Any, api_client_for: 
     assert "<dt>Export</dt><dd>statistics CSV through the API</dd>" in content
 
 
+def test_role_names_are_translated(admin_user: Any, api_client_for: Any) -> None:
+    _record_typical_events(admin_user, api_client_for)
+
+    japanese = signed_in(admin_user, language="ja").get(reverse("oversight:audit")).content.decode()
+    english = signed_in(admin_user).get(reverse("oversight:audit")).content.decode()
+
+    assert "医師 (clinician)" in " | ".join(_DETAIL_VALUE.findall(japanese))
+    assert "clinician (doctor)" in " | ".join(_DETAIL_VALUE.findall(english))
+
+
+def test_stated_facing_is_translated(admin_user: Any) -> None:
+    study = make_study(uploaded_by=admin_user)
+    record_event(AuditEvent.Action.UPLOAD, actor=admin_user, obj=study, details={"stated_facing": "right"})
+
+    content = signed_in(admin_user).get(reverse("oversight:audit")).content.decode()
+
+    assert "<dd>Right</dd>" in content
+
+
 def test_date_range_error_is_translated(admin_user: Any, api_client_for: Any) -> None:
     client: APIClient = api_client_for(admin_user)
     query = {"date_from": "2026-02-01", "date_to": "2026-01-01"}
