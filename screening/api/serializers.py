@@ -35,6 +35,10 @@ def _file_url(study_id: int, name: str) -> str | None:
     return reverse("api-study-file", kwargs={"pk": study_id, "name": name})
 
 
+# Also the answer for a well-formed day that does not exist, such as 2023-02-29.
+_INVALID_DATE = _("Enter a date that exists, written as YYYY-MM-DD.")
+
+
 class StudyUploadSerializer(serializers.Serializer):
     """Multipart upload of one radiograph; patient fields are used only where a DICOM header has none."""
 
@@ -43,12 +47,20 @@ class StudyUploadSerializer(serializers.Serializer):
     patient_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     # Only YYYY-MM-DD: DRF's default ISO parsing also takes 20200505 and week dates such as 2020-W01-1.
     patient_birth_date = serializers.DateField(
-        required=False, allow_null=True, input_formats=["%Y-%m-%d"], validators=[check_birth_date]
+        required=False,
+        allow_null=True,
+        input_formats=["%Y-%m-%d"],
+        validators=[check_birth_date],
+        error_messages={"invalid": _INVALID_DATE},
     )
     patient_sex = serializers.ChoiceField(choices=Study.Sex.choices, required=False, allow_blank=True)
     accession_number = serializers.CharField(max_length=64, required=False, allow_blank=True)
     study_date = serializers.DateField(
-        required=False, allow_null=True, input_formats=["%Y-%m-%d"], validators=[check_study_date]
+        required=False,
+        allow_null=True,
+        input_formats=["%Y-%m-%d"],
+        validators=[check_study_date],
+        error_messages={"invalid": _INVALID_DATE},
     )
     facing = serializers.ChoiceField(
         choices=[Radiograph.Facing.LEFT, Radiograph.Facing.RIGHT],

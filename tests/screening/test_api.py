@@ -127,6 +127,18 @@ def test_upload_rejects_dates_not_in_iso_form(api_client_for: ApiClientFor, clin
     assert "study_date" in response.json()
 
 
+def test_upload_names_nonexistent_day(api_client_for: ApiClientFor, clinician: Any) -> None:
+    response = api_client_for(clinician).post(
+        LIST_URL,
+        {"file": uploaded("leap.png", png_bytes(seed=35)), "patient_id": "P-80", "patient_birth_date": "2023-02-29"},
+        format="multipart",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["patient_birth_date"] == ["Enter a date that exists, written as YYYY-MM-DD."]
+
+
 def test_upload_of_known_file_returns_existing_study(
     api_client_for: ApiClientFor, clinician: Any, study: Study
 ) -> None:
