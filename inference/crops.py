@@ -91,6 +91,6 @@ def model_crop(
     """Cut the crop that a classifier receives: ``crop_square``, mirrored when the patient faces right.
 
     Training, calibration, evaluation and screening all cut classifier input
-    here, so a model always sees the anterior wall on the left.
+    here, so a model always receives the anterior wall on the left.
     """
     return to_model_view(crop_square(rendering, box, margin, size), anterior_side)

@@ -1,10 +1,10 @@
-"""Which side of a lateral film the patient faces, and the mirroring that gives models one orientation.
+"""The side of a lateral film that the patient faces, and the mirroring that gives models one orientation.
 
 On a lateral radiograph the patient may face left (anterior wall on the left of
 the image) or right, depending on the side that lay on the detector and on how
 the film is hung. The classifiers are trained on crops with the anterior side
-on the left, so a crop of a patient facing right is mirrored before a model
-sees it, and its Grad-CAM map is mirrored back. CAM regions then name the
+on the left, so a crop of a patient facing right is mirrored before it goes
+to a model, and its Grad-CAM map is mirrored back. CAM regions then name the
 anterior and posterior walls on the original image.
 
 The side comes from, in order:

@@ -32,8 +32,8 @@ class LabelledImage:
     ``boxes`` and ``classes`` are keyed by level name ("T12", "L1" ... "S1");
     classes are names from ``CLASSES``. ``second_reader`` holds a second
     reference class per level when a second reading exists. ``facing`` is the
-    side the label states, if any; ``anterior_side`` is the side used for
-    classifier crops, decided by ``read_images`` from the label or the header.
+    side the label states, if any. ``anterior_side`` is the side used for
+    classifier crops, which ``read_images`` decides from the label or the header.
     """
 
     image_id: str

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -35,8 +37,20 @@ def _file_url(study_id: int, name: str) -> str | None:
     return reverse("api-study-file", kwargs={"pk": study_id, "name": name})
 
 
-# Also the answer for a well-formed day that does not exist, such as 2023-02-29.
+# Also the message for a well-formed day that does not exist, such as 2023-02-29.
 _INVALID_DATE = _("Enter a date that exists, written as YYYY-MM-DD.")
+
+
+def _patient_date_field(check: Callable[[date | None], None]) -> serializers.DateField:
+    """Return an optional date field that takes only YYYY-MM-DD and then applies ``check``."""
+    # DRF's default ISO parsing also takes 20200505 and week dates such as 2020-W01-1.
+    return serializers.DateField(
+        required=False,
+        allow_null=True,
+        input_formats=["%Y-%m-%d"],
+        validators=[check],
+        error_messages={"invalid": _INVALID_DATE},
+    )
 
 
 class StudyUploadSerializer(serializers.Serializer):
@@ -45,23 +59,10 @@ class StudyUploadSerializer(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True, use_url=False)
     patient_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
     patient_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    # Only YYYY-MM-DD: DRF's default ISO parsing also takes 20200505 and week dates such as 2020-W01-1.
-    patient_birth_date = serializers.DateField(
-        required=False,
-        allow_null=True,
-        input_formats=["%Y-%m-%d"],
-        validators=[check_birth_date],
-        error_messages={"invalid": _INVALID_DATE},
-    )
+    patient_birth_date = _patient_date_field(check_birth_date)
     patient_sex = serializers.ChoiceField(choices=Study.Sex.choices, required=False, allow_blank=True)
     accession_number = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    study_date = serializers.DateField(
-        required=False,
-        allow_null=True,
-        input_formats=["%Y-%m-%d"],
-        validators=[check_study_date],
-        error_messages={"invalid": _INVALID_DATE},
-    )
+    study_date = _patient_date_field(check_study_date)
     facing = serializers.ChoiceField(
         choices=[Radiograph.Facing.LEFT, Radiograph.Facing.RIGHT],
         required=False,

@@ -124,7 +124,7 @@ def ingest_upload(
 
     ``facing`` ("left" or "right") is the side the patient faces as a person
     stated it. It is stored on the radiograph and wins over the DICOM header
-    when the study is screened; None or "" leaves the side to the file.
+    when the study is screened. None or "" leaves the side to the file.
 
     A file uploaded before (same sha256) returns the existing study unchanged,
     with its stored side. When that side differs from the side this upload
@@ -205,8 +205,8 @@ class _Reading:
 
     radiograph: Any = None  # inference.imaging.Radiograph
     error: Any = None  # inference.errors.ImagingError
-    # Type detected from the first bytes when reading failed after that, such as "dicom" for a
-    # multi-frame DICOM file; "" when the type is unknown too.
+    # The type that the first bytes show when reading failed later, such as "dicom" for a
+    # multi-frame DICOM file. It is "" when the type is unknown too.
     detected_file_type: str = ""
 
 
@@ -486,7 +486,7 @@ def _apply_identity(
         if cut:
             warnings.append(_truncation_warning(field_name, len(text), max_length))
 
-    # Header dates pass the same checks as typed-in ones; a rejected one is replaced by the entered value.
+    # Header dates pass the same checks as typed-in ones. The entered value replaces a rejected one.
     birth_date, birth_warning = checked_header_date(
         "patient_birth_date", header and header.patient_birth_date, check_birth_date
     )

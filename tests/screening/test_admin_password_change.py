@@ -55,7 +55,7 @@ def test_user_added_in_admin_must_change_password(admin_user: Any) -> None:
     assert event.actor_username == admin_user.username
 
 
-def test_user_added_in_admin_is_sent_to_password_change(admin_user: Any) -> None:
+def test_admin_added_user_redirected_to_change(admin_user: Any) -> None:
     _admin_client(admin_user).post(
         "/admin/auth/user/add/",
         {

@@ -95,7 +95,7 @@ def test_ingest_rejects_unknown_side(db: Any, clinician: Any) -> None:
     assert not Study.objects.exists()
 
 
-def test_duplicate_with_other_side_keeps_study_and_reports_conflict(db: Any, clinician: Any) -> None:
+def test_duplicate_with_other_side_reports_conflict(db: Any, clinician: Any) -> None:
     content = png_bytes(seed=65)
     first = ingest_upload(uploaded("scan.png", content), user=clinician, facing="right")
 
